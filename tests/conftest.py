@@ -1,0 +1,7 @@
+"""Fixtures shared by the whole suite live in tests/fixtures/, one module per peer."""
+
+pytest_plugins = [
+    "tests.fixtures.agent",
+    "tests.fixtures.micromdm",
+    "tests.fixtures.scep_ca",
+]
