@@ -1,0 +1,1 @@
+"""SCEP client (RFC 8894): message core, HTTP transport and troubleshooting command."""

@@ -1,0 +1,116 @@
+"""SCEP error types: transport failures, CA rejections, protocol and trust errors.
+
+Callers decide on retries by branch: `TransportError` is retryable,
+`CARejected` is a final decision of the CA, `ProtocolError` and `TrustError`
+mean the server or its configuration must be fixed first.
+"""
+
+from __future__ import annotations
+
+from agent.errors import AgentError
+
+
+class SCEPError(AgentError):
+    """Base class of every SCEP failure."""
+
+    retryable = False
+
+
+class TransportError(SCEPError):
+    """The HTTP exchange failed: status, timeout, refused connection, or a non-CMS body."""
+
+    retryable = True
+
+    def __init__(self, operation: str, url: str, reason: str, status: int | None = None) -> None:
+        self.operation = operation
+        self.url = url
+        self.reason = reason
+        self.status = status
+        status_text = f"HTTP {status}: " if status is not None else ""
+        super().__init__(f"SCEP {operation} to {url} failed: {status_text}{reason}")
+
+
+class CARejected(SCEPError):
+    """The CA replied with pkiStatus FAILURE."""
+
+    def __init__(
+        self,
+        fail_info: str | None,
+        hresult: str | None = None,
+        text: str | None = None,
+        transaction_id: str | None = None,
+    ) -> None:
+        self.fail_info = fail_info
+        self.hresult = hresult
+        self.text = text
+        self.transaction_id = transaction_id
+        parts = [f"failInfo {fail_info or 'absent'}"]
+        if hresult is not None:
+            parts.append(f"HRESULT {hresult}")
+        if text:
+            parts.append(text)
+        super().__init__("CA rejected the request: " + ", ".join(parts))
+
+
+class ProtocolError(SCEPError):
+    """A message is malformed, badly signed, or does not match the request."""
+
+    def __init__(self, problem: str, detail: str = "") -> None:
+        self.problem = problem
+        self.detail = detail
+        message = f"SCEP protocol error: {problem}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class TrustError(SCEPError):
+    """The CA certificates from GetCACert cannot be trusted or used."""
+
+
+class CANotDownloaded(TrustError):
+    """The GetCACert reply contains no usable CA certificate."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"no usable CA certificate in the GetCACert reply: {reason}")
+
+
+class FingerprintMismatch(TrustError):
+    """The Root CA certificate does not match the configured fingerprint."""
+
+    def __init__(self, algorithm: str, expected: str, actual: str) -> None:
+        self.algorithm = algorithm
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"CA fingerprint mismatch: expected {algorithm} {expected}, "
+            f"the server's Root CA has {actual}"
+        )
+
+
+class NoRACertificate(TrustError):
+    """No certificate can encrypt requests or verify replies."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        super().__init__(f"no RA or CA certificate usable for {role} in the GetCACert reply")
+
+
+class ChainError(TrustError):
+    """An RA or intermediate certificate does not chain to the trusted root."""
+
+    def __init__(self, subject: str, reason: str) -> None:
+        self.subject = subject
+        self.reason = reason
+        super().__init__(f"certificate {subject} does not chain to the Root CA: {reason}")
+
+
+class InvalidInput(SCEPError):
+    """A caller-supplied value, such as a DN or a fingerprint, is invalid."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid {field} {value!r}: {reason}")
