@@ -1,0 +1,5 @@
+"""Allow ``python -m agent``, the same as the ``pki-agent`` command."""
+
+from agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""The ``pki-agent`` command line: ``serve`` runs the agent, ``scep`` troubleshoots SCEP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agent import __version__
+from agent.errors import AgentError
+from agent.settings import (
+    DEFAULT_HELLO_TIMEOUT,
+    DEFAULT_LISTEN,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_SESSIONS,
+    DEFAULT_PORT,
+    DEFAULT_USER,
+    Settings,
+)
+
+logger = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def configure_logging(verbosity: int) -> None:
+    """Log to stderr as ``TIME LEVEL logger: message``, with UTC times."""
+    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
+    formatter.converter = time.gmtime
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbosity else logging.INFO)
+    # asyncssh logs every channel and packet event at INFO; show it only at -vv.
+    logging.getLogger("asyncssh").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+
+
+def add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``pki-agent serve``."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the NETCONF agent",
+        description="Run the NETCONF server over SSH until SIGTERM or SIGINT.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, required=True,
+        help="directory for the host key, the datastores and the PKI files (created if missing)",
+    )
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN,
+        help="address to listen on; use 0.0.0.0 or :: to accept remote clients",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0 picks one)")
+    parser.add_argument(
+        "--authorized-keys", type=Path, default=None,
+        help="OpenSSH authorized_keys file for public-key login, read at each login "
+        "(default: STATE_DIR/authorized_keys)",
+    )
+    parser.add_argument("--user", default=DEFAULT_USER, help="the SSH user name that may log in")
+    parser.add_argument(
+        "--password-file", type=Path, default=None,
+        help="file of USER:HASH lines from 'pki-agent hash-password'; "
+        "password login is off without it",
+    )
+    parser.add_argument(
+        "--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
+        help="maximum number of concurrent NETCONF sessions",
+    )
+    parser.add_argument(
+        "--hello-timeout", type=float, default=DEFAULT_HELLO_TIMEOUT,
+        help="seconds a client has to send its hello before the session is closed",
+    )
+    parser.add_argument(
+        "--max-message-size", type=int, default=DEFAULT_MAX_MESSAGE_SIZE,
+        help="maximum size of one received NETCONF message, in bytes",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    parser.set_defaults(func=run_serve)
+
+
+def add_hash_password_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add ``pki-agent hash-password``."""
+    parser = subparsers.add_parser(
+        "hash-password",
+        help="print a password file line",
+        description="Read a password from standard input and print a USER:HASH line "
+        "(PBKDF2-HMAC-SHA256) for --password-file.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--user", default=DEFAULT_USER, help="the SSH user name")
+    parser.set_defaults(func=run_hash_password)
+
+
+def add_scep_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``pki-agent scep`` when the SCEP troubleshooting module is installed."""
+    try:
+        scep_cli = importlib.import_module("agent.scep.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name != "agent.scep.cli":
+            raise
+        return
+    scep_cli.add_parser(subparsers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="pki-agent", description="NETCONF/YANG agent that enrolls certificates over SCEP."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_serve_parser(subparsers)
+    add_hash_password_parser(subparsers)
+    add_scep_parser(subparsers)
+    return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the agent until SIGTERM or SIGINT."""
+    configure_logging(args.verbose)
+    settings = Settings(
+        state_dir=args.state_dir,
+        listen=args.listen,
+        port=args.port,
+        authorized_keys=args.authorized_keys,
+        user=args.user,
+        password_file=args.password_file,
+        max_sessions=args.max_sessions,
+        hello_timeout=args.hello_timeout,
+        max_message_size=args.max_message_size,
+    )
+    asyncio.run(_serve_until_signal(settings))
+    return 0
+
+
+async def _serve_until_signal(settings: Settings) -> None:
+    from agent import app
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _make_stopper(stop, signum))
+    await app.run(settings, stop)
+
+
+def _make_stopper(stop: asyncio.Event, signum: int) -> Callable[[], None]:
+    def stopper() -> None:
+        logger.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    return stopper
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    """Print ``USER:HASH`` for the password on standard input."""
+    import getpass
+
+    from agent.netconf.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("pki-agent: the password is empty", file=sys.stderr)
+        return 2
+    print(f"{args.user}:{hash_password(password)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AgentError as exc:
+        print(f"pki-agent: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""NETCONF over SSH: framing, hello, sessions, the SSH server and notification delivery."""
