@@ -1,0 +1,210 @@
+"""NETCONF latency of the agent next to netconfd, and the agent's start-up and idle memory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from bench import workload
+from bench.agent_peer import start_agent, wait_for_hello
+from bench.context import BenchResult, Context
+from bench.latency import (
+    LATENCY_ENROLLMENTS,
+    BenchmarkRPCError,
+    LatencyFigures,
+    load_config,
+    measure_latency,
+)
+from bench.netconf_client import NetconfClient
+from bench.netconfd_peer import start_netconfd
+from bench.processes import memory_kib
+from bench.report import Target, check, format_number, ms, section, table
+from bench.stats import ratio, summarize
+from bench.yang_config import NETCONFD_UNSUPPORTED, cut_statements
+
+log = logging.getLogger(__name__)
+
+SCALE_ENROLLMENTS = 1000
+MODULE = Path("yang/pki-agent.yang")
+
+
+def derive_netconfd_module(repo: Path, workdir: Path) -> tuple[Path, dict[str, int]]:
+    """Write the copy of the module that netconfd loads; return it and what was cut."""
+    text, counts = cut_statements((repo / MODULE).read_text(), NETCONFD_UNSUPPORTED)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "pki-agent.yang"
+    path.write_text(text)
+    return path, counts
+
+
+async def _netconfd_rss_with_config(client: NetconfClient, pid: int) -> dict[str, int]:
+    await load_config(client, workload.pki_config(SCALE_ENROLLMENTS))
+    await client.rpc(workload.GET_CONFIG)
+    return memory_kib(pid)
+
+
+def run_netconfd(context: Context) -> LatencyFigures:
+    """Time netconfd, then record its memory with 1,000 enrollments."""
+    workdir = context.workdir / "netconfd"
+    module, counts = derive_netconfd_module(context.repo, workdir)
+    context.figures["netconfd_cuts"] = counts
+    peer = start_netconfd(context.group, workdir / "run", module)
+    try:
+        figures = asyncio.run(measure_latency(peer.target, context.calls, context.warmup))
+        context.figures["netconfd_idle_kib"] = memory_kib(peer.netconfd.pid)
+
+        async def load() -> dict[str, int]:
+            client = NetconfClient(peer.target)
+            await client.connect()
+            try:
+                return await _netconfd_rss_with_config(client, peer.netconfd.pid)
+            finally:
+                await client.close()
+
+        context.figures["netconfd_1000_kib"] = asyncio.run(load())
+    finally:
+        context.group.stop(peer.sshd)
+        context.group.stop(peer.netconfd)
+    return figures
+
+
+def run_agent(context: Context) -> LatencyFigures:
+    """Time the agent with the same client and workload."""
+    peer = start_agent(context.group, context.workdir / "agent-latency", context.repo)
+    try:
+        asyncio.run(wait_for_hello(peer))
+        return asyncio.run(measure_latency(peer.target, context.calls, context.warmup))
+    finally:
+        context.group.stop(peer.process)
+
+
+def latency_benchmark(context: Context) -> BenchResult:
+    """Compare per-call latency of the agent and netconfd."""
+    netconfd = run_netconfd(context)
+    context.figures["netconfd_latency"] = netconfd
+    agent = None
+    agent_missing = context.agent_missing
+    if agent_missing is None:
+        try:
+            agent = run_agent(context)
+        except BenchmarkRPCError as exc:
+            log.error("the agent failed the latency workload: %s", exc)
+            agent_missing = f"it answered a benchmark RPC with an error: `{exc.reply[:300]}`"
+    rows = []
+    for label, attribute in (
+        ("get-config (running)", "get_config"),
+        ("edit-config (candidate)", "edit_config"),
+        ("commit", "commit"),
+        ("edit-config + commit", "edit_commit"),
+    ):
+        theirs = getattr(netconfd, attribute)
+        ours = getattr(agent, attribute) if agent else None
+        rows.append(
+            [
+                label,
+                ms(ours.median) if ours else "-",
+                ms(ours.p90) if ours else "-",
+                ms(theirs.median),
+                ms(theirs.p90),
+                format_number(ratio(ours.median, theirs.median)) if ours else "-",
+            ]
+        )
+    header = ["operation", "agent median ms", "agent p90 ms", "netconfd median ms"]
+    header += ["netconfd p90 ms", "agent/netconfd (medians)"]
+    cuts = context.figures["netconfd_cuts"]
+    body = (
+        f"{context.calls} timed calls of each operation after {context.warmup} warm-up calls, "
+        f"one session, against a running configuration of one enroll-server and "
+        f"{LATENCY_ENROLLMENTS} enrollments. Each edit-config changes the `dn` of one "
+        "enrollment on the candidate and is followed by a commit. The client is "
+        "`bench/netconf_client.py` (asyncssh, base:1.1 chunked framing); a call is timed "
+        "from the write of the request to the last byte of the reply.\n\n"
+        "netconfd runs behind a private OpenSSH sshd on 127.0.0.1 with "
+        "`netconf-subsystem`, `--superuser` and `--target=candidate`. It loads a copy of "
+        "`yang/pki-agent.yang` with these statements removed: "
+        + "; ".join(f"{name}: {count}" for name, count in cuts.items())
+        + ". Without the second cut netconfd 2.13 aborts (SIGABRT) on the first edit of an "
+        "enroll-server, so it does not check fingerprint lengths; the agent does.\n\n"
+        + table(header, rows)
+    )
+    if agent_missing:
+        body += f"\nThe agent was not measured: {agent_missing}\n"
+    targets = [
+        _ratio_target("get-config latency, agent/netconfd", agent, netconfd, "get_config"),
+        _ratio_target(
+            "edit-config + commit latency, agent/netconfd", agent, netconfd, "edit_commit"
+        ),
+    ]
+    title = "NETCONF latency against netconfd"
+    return BenchResult(section(title, context.command("latency"), body), tuple(targets))
+
+
+def _ratio_target(
+    name: str, agent: LatencyFigures | None, netconfd: LatencyFigures, attribute: str
+) -> Target:
+    value = None
+    if agent is not None:
+        value = ratio(getattr(agent, attribute).median, getattr(netconfd, attribute).median)
+    return check(name, 1.0, value, "x", "NETCONF latency")
+
+
+def startup_benchmark(context: Context) -> BenchResult:
+    """Time process start to the first hello, and read the idle agent's peak RSS."""
+    if context.agent_missing:
+        body = f"Not measured: {context.agent_missing}\n"
+        targets = (
+            check("start-up to first hello", 1.0, None, " s", "Start-up"),
+            check("idle peak RSS", 40, None, " MiB", "Start-up"),
+        )
+        return BenchResult(section("Start-up and idle memory", "-", body), targets)
+    runs = 3 if context.quick else 10
+    times, peaks = [], []
+    for attempt in range(runs):
+        workdir = context.workdir / f"agent-startup-{attempt}"
+        peer = start_agent(context.group, workdir, context.repo)
+        try:
+            times.append(asyncio.run(wait_for_hello(peer)))
+            peaks.append(memory_kib(peer.process.pid)["VmHWM"])
+        finally:
+            context.group.stop(peer.process)
+    startup = summarize(times)
+    idle_mib = max(peaks) / 1024
+    context.figures["agent_idle_mib"] = idle_mib
+    netconfd_idle = context.figures.get("netconfd_idle_kib", {}).get("VmHWM")
+    rows = [
+        ["start to first hello, median s", f"{startup.median:.3f}"],
+        ["start to first hello, p90 s", f"{startup.p90:.3f}"],
+        ["agent idle peak RSS (VmHWM), MiB", f"{idle_mib:.1f}"],
+        [
+            "netconfd peak RSS after the latency run, MiB (sshd excluded)",
+            f"{netconfd_idle / 1024:.1f}" if netconfd_idle else "-",
+        ],
+    ]
+    body = (
+        f"{runs} starts of `python -m agent serve` with an empty state directory (the SSH "
+        "host key is generated on each start). A start is timed from `Popen` to the "
+        "server's hello on the first SSH connection that succeeds; the client retries "
+        "every 5 ms. The idle peak RSS is `VmHWM` from `/proc/PID/status` after that "
+        "hello, the maximum over the starts.\n\n" + table(["figure", "value"], rows)
+    )
+    targets = (
+        check("start-up to first hello (median)", 1.0, startup.median, " s", "Start-up"),
+        check("idle peak RSS", 40, idle_mib, " MiB", "Start-up"),
+    )
+    return BenchResult(
+        section("Start-up and idle memory", context.command("startup"), body), targets
+    )
+
+
+def netconfd_memory_rows(context: Context) -> list[list[str]]:
+    """Return netconfd's RSS rows for the memory table of the scale section."""
+    figures = context.figures.get("netconfd_1000_kib")
+    if not figures:
+        return []
+    return [
+        [
+            f"netconfd, {SCALE_ENROLLMENTS} enrollments (config only), peak RSS MiB",
+            f"{figures['VmHWM'] / 1024:.1f}",
+        ]
+    ]
