@@ -1,0 +1,267 @@
+"""The pki-cli command line: options, dispatch and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TextIO
+
+from lxml import etree
+
+from tools.pki_cli import editxml
+from tools.pki_cli.client import (
+    COMMAND_TICK,
+    WATCH_TICK,
+    ConfigError,
+    ConnectError,
+    ConnectionSettings,
+    RequestError,
+    Session,
+)
+from tools.pki_cli.grammar import (
+    SHOW_COMMANDS,
+    Command,
+    DeleteEnrollment,
+    DeleteServer,
+    EnrollmentRPC,
+    SetEnrollment,
+    SetServer,
+    ShowCertificates,
+    ShowDaemon,
+    ShowEnrollment,
+    ShowServer,
+    Trigger,
+    UsageError,
+    parse_words,
+)
+from tools.pki_cli.state import JSONData
+from tools.pki_cli.text import parse_time
+from tools.pki_cli.views import (
+    collect_warnings,
+    render_certificates,
+    render_daemon,
+    render_enrollment,
+    render_errors,
+    render_server,
+    render_warnings,
+)
+
+EXIT_OK = 0
+EXIT_CONFIG_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CONNECT = 3
+
+COMMANDS_HELP = """\
+commands:
+  show                                   PKI daemon status and the Enroll Servers table
+  cert show                              the certificate table
+  cert show NAME                         one enrollment request: configuration and state
+  enroll-server show ID                  one enrollment server
+  enroll-server ID KEY VALUE ...         create or change a server; KEY is label,
+                                         description, enabled, url, fingerprint,
+                                         fingerprint-alg, protocol, cipher, renew-request
+  cert enroll NAME KEY VALUE ...         create or change an enrollment; KEY is server,
+                                         password, dn, san, profile, keysize,
+                                         renewal-threshold (san may repeat)
+  no enroll-server ID [KEY ...]          delete a server, or only the given leaves
+  no cert enroll NAME [KEY ...]          delete an enrollment, or only the given leaves
+  cert renew NAME                        start renewal now (renew-now RPC)
+  cert re-enroll NAME                    enroll again with a new key (re-enroll RPC)
+  trigger                                check servers and poll pending requests now
+
+Times are shown in UTC. Exit codes: 0 success, 1 the agent reported errors,
+2 invalid command, 3 no NETCONF session.
+
+environment:
+  PKI_CLI_HOST, PKI_CLI_PORT, PKI_CLI_USER, PKI_CLI_KEY, PKI_CLI_HOST_KEY
+                 defaults for --host, --port, --user, --key and --host-key
+  PKI_CLI_NOW    default for --now
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Parsed options and command of one pki-cli run."""
+
+    settings: ConnectionSettings
+    output_format: str
+    watch: bool
+    watch_limit: int | None
+    now: datetime | None
+    command: Command
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="pki-cli",
+        description="Operator CLI for pki-agent: device-style show views and "
+        "configuration commands over NETCONF.",
+        epilog=COMMANDS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default=env.get("PKI_CLI_HOST", "127.0.0.1"),
+                        help="agent address (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=int(env.get("PKI_CLI_PORT", "830")),
+                        help="agent SSH port (default: %(default)s)")
+    parser.add_argument("--user", default=env.get("PKI_CLI_USER", "admin"),
+                        help="SSH user name (default: %(default)s)")
+    parser.add_argument("--key", default=env.get("PKI_CLI_KEY"),
+                        help="SSH private key file (default: the SSH agent and ~/.ssh keys)")
+    parser.add_argument("--host-key", default=env.get("PKI_CLI_HOST_KEY"),
+                        help="the agent's SSH host public key, base64 as in known_hosts; "
+                        "without it the host key is not checked")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for the agent's reply (default: %(default)s)")
+    parser.add_argument("--format", dest="output_format", choices=("text", "json"),
+                        default="text", help="show output as device-style text or "
+                        "RFC 7951 JSON (default: %(default)s)")
+    parser.add_argument("--watch", action="store_true",
+                        help="redraw a show view on each notification of the agent")
+    parser.add_argument("--watch-limit", type=int, default=None, metavar="N",
+                        help="with --watch, stop after N redraws after the first view")
+    parser.add_argument("--now", default=env.get("PKI_CLI_NOW"),
+                        help="the time that relative times are computed from, in RFC 3339 "
+                        "(default: the clock); for reproducible output")
+    parser.add_argument("words", nargs="*", metavar="COMMAND",
+                        help="command words, see below")
+    return parser
+
+
+def parse_options(argv: Sequence[str]) -> Options:
+    """Parse the command line.
+
+    Raises:
+        UsageError: the command words or an option value are invalid.
+    """
+    arguments = _parser().parse_intermixed_args(argv)
+    command = parse_words(arguments.words)
+    if arguments.watch and not isinstance(command, SHOW_COMMANDS):
+        raise UsageError(arguments.words, "--watch works only with the show commands")
+    try:
+        now = parse_time(arguments.now) if arguments.now else None
+    except ValueError as exc:
+        raise UsageError(arguments.words, f"--now {arguments.now!r} is not RFC 3339") from exc
+    settings = ConnectionSettings(
+        host=arguments.host,
+        port=arguments.port,
+        user=arguments.user,
+        key=arguments.key,
+        host_key=arguments.host_key,
+        timeout=arguments.timeout,
+    )
+    return Options(settings, arguments.output_format, arguments.watch, arguments.watch_limit,
+                   now, command)
+
+
+def _view(command: Command, data: JSONData, now: datetime) -> str:
+    if isinstance(command, ShowDaemon):
+        return render_daemon(data, now)
+    if isinstance(command, ShowCertificates):
+        return render_certificates(data)
+    if isinstance(command, ShowEnrollment):
+        return render_enrollment(data, command.name, now)
+    assert isinstance(command, ShowServer)
+    return render_server(data, command.server_id, now)
+
+
+def _show_filter(command: Command) -> etree._Element:
+    match command:
+        case ShowEnrollment(name=name):
+            return editxml.filter_enrollment(name)
+        case ShowServer(server_id=server_id):
+            return editxml.filter_server(server_id)
+        case ShowCertificates():
+            return editxml.filter_certificates()
+    return editxml.filter_daemon_and_servers()
+
+
+def _draw(session: Session, options: Options, out: TextIO) -> None:
+    data = session.get(_show_filter(options.command))
+    if options.output_format == "json":
+        out.write(json.dumps(data, indent=2) + "\n")
+        return
+    out.write(_view(options.command, data, options.now or datetime.now(UTC)))
+
+
+def _watch(session: Session, options: Options, out: TextIO) -> int:
+    errors = session.subscribe()
+    if errors:
+        out.write(render_errors([error.describe() for error in errors]))
+        return EXIT_CONFIG_ERROR
+    _draw(session, options, out)
+    redraws = 0
+    while options.watch_limit is None or redraws < options.watch_limit:
+        notification = session.next_notification(timeout=None)
+        if notification is None:
+            continue
+        if out.isatty():
+            out.write("\x1b[H\x1b[2J")
+        out.write(f"\n--- {notification.describe()}\n")
+        _draw(session, options, out)
+        out.flush()
+        redraws += 1
+    return EXIT_OK
+
+
+def _show_warnings(session: Session, out: TextIO) -> None:
+    warnings = collect_warnings(session.get(editxml.filter_warnings()))
+    if warnings:
+        out.write(render_warnings(warnings))
+
+
+def _configure(session: Session, command: Command, out: TextIO) -> int:
+    assert isinstance(command, SetServer | SetEnrollment | DeleteServer | DeleteEnrollment)
+    errors = session.apply(editxml.build_config(command))
+    if errors:
+        out.write(render_errors([error.describe() for error in errors]))
+        return EXIT_CONFIG_ERROR
+    _show_warnings(session, out)
+    return EXIT_OK
+
+
+def _call(session: Session, command: Command, out: TextIO) -> int:
+    rpc = editxml.build_rpc(command if isinstance(command, EnrollmentRPC) else None)
+    errors: list[ConfigError] = session.call(rpc)
+    if errors:
+        out.write(render_errors([error.describe() for error in errors]))
+        return EXIT_CONFIG_ERROR
+    return EXIT_OK
+
+
+def run(options: Options, out: TextIO) -> int:
+    """Run one parsed command against the agent and return the exit code."""
+    tick = WATCH_TICK if options.watch else COMMAND_TICK
+    with Session(options.settings, tick) as session:
+        if options.watch:
+            return _watch(session, options, out)
+        if isinstance(options.command, SHOW_COMMANDS):
+            _draw(session, options, out)
+            return EXIT_OK
+        if isinstance(options.command, Trigger | EnrollmentRPC):
+            return _call(session, options.command, out)
+        return _configure(session, options.command, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pki-cli`` console script."""
+    try:
+        options = parse_options(sys.argv[1:] if argv is None else argv)
+    except UsageError as exc:
+        print(f"pki-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return run(options, sys.stdout)
+    except ConnectError as exc:
+        print(f"pki-cli: {exc}", file=sys.stderr)
+        return EXIT_CONNECT
+    except RequestError as exc:
+        print(render_errors([error.describe() for error in exc.errors]), end="")
+        return EXIT_CONFIG_ERROR
+    except KeyboardInterrupt:
+        return EXIT_OK
