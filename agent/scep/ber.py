@@ -149,14 +149,21 @@ def to_der(data: bytes) -> bytes:
     return rewritten
 
 
-def load_content_info(data: bytes, expected_type: str) -> cms.ContentInfo:
-    """Parse a ContentInfo (BER or DER) and check its content type, such as ``signed_data``."""
+def load_content_info(data: bytes, expected_type: str, parse_all: bool = True) -> cms.ContentInfo:
+    """Parse a ContentInfo (BER or DER) and check its content type, such as ``signed_data``.
+
+    With `parse_all`, the whole structure is parsed now so that malformed input
+    raises here.  EnvelopedData skips it because its encryptedContent may be
+    constructed, which asn1crypto cannot parse.
+    """
     try:
         info = cms.ContentInfo.load(to_der(data), strict=True)
         content_type = info["content_type"].native
         if content_type != expected_type:
             raise ProtocolError("unexpected CMS content type", str(content_type))
-        info["content"].native  # noqa: B018 - parse now so malformed input fails here
+        content = info["content"]
+        if parse_all:
+            content.native  # noqa: B018 - parse everything so malformed input raises here
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise ProtocolError("malformed CMS message", str(exc)) from exc
     return info

@@ -208,7 +208,7 @@ def open_enveloped_data(
     certificate: x509.Certificate | None = None,
 ) -> bytes:
     """Decrypt an EnvelopedData ContentInfo (BER or DER) with our key; raise ProtocolError."""
-    info = ber.load_content_info(data, "enveloped_data")
+    info = ber.load_content_info(data, "enveloped_data", parse_all=False)
     try:
         enveloped = info["content"]
         name, iv, ciphertext = _encrypted_content(enveloped)

@@ -1,0 +1,308 @@
+"""SCEP client facade: GetCACaps, GetCACert, PKCSReq, RenewalReq and CertPoll over HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from agent.scep import ber
+from agent.scep.attributes import MessageType, PKIStatus
+from agent.scep.cacerts import CACertificates, TrustedCA, parse_ca_certificates
+from agent.scep.capabilities import Capabilities, parse_capabilities
+from agent.scep.csr import build_csr, self_signed_signer, transaction_id_for
+from agent.scep.envelope import ContentCipher
+from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
+from agent.scep.message import (
+    CertRep,
+    RequestContext,
+    build_pki_message,
+    issuer_and_subject,
+    new_nonce,
+    parse_cert_rep,
+)
+from agent.scep.transport import HTTPTransport
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentRequest:
+    """A PKCSReq or RenewalReq to send: the CSR, its key and the key that signs the message."""
+
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    csr: x509.CertificateSigningRequest
+    signer_certificate: x509.Certificate
+    signer_key: rsa.RSAPrivateKey = field(repr=False)
+    message_type: MessageType = MessageType.PKCS_REQ
+    cipher: ContentCipher = ContentCipher.AES128_CBC
+
+    @property
+    def transaction_id(self) -> str:
+        """The transactionID, derived from the public key being certified."""
+        return transaction_id_for(self.private_key.public_key())
+
+
+def prepare_enrollment(
+    private_key: rsa.RSAPrivateKey,
+    dn: str,
+    sans: tuple[str | x509.GeneralName, ...] = (),
+    challenge_password: str | None = None,
+    profile: str | None = None,
+    cipher: ContentCipher = ContentCipher.AES128_CBC,
+) -> EnrollmentRequest:
+    """Build a first-enrollment PKCSReq signed by a self-signed certificate over `private_key`."""
+    csr = build_csr(private_key, dn, sans, challenge_password, profile)
+    signer = self_signed_signer(private_key, csr.subject)
+    return EnrollmentRequest(private_key, csr, signer, private_key, MessageType.PKCS_REQ, cipher)
+
+
+def _pem_key(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTransaction:
+    """What CertPoll needs after a restart.
+
+    It contains the signer's private key but never the challenge password, so
+    store it like a key file (mode 0600).
+    """
+
+    transaction_id: str
+    subject_der: bytes
+    """DER of the requested subject, for the CertPoll IssuerAndSubject."""
+    public_key_der: bytes
+    signer_certificate: x509.Certificate
+    signer_key: rsa.RSAPrivateKey = field(repr=False)
+    message_type: MessageType = MessageType.PKCS_REQ
+    cipher: ContentCipher = ContentCipher.AES128_CBC
+
+    def to_json(self) -> str:
+        """Serialize to JSON, with the key and certificate in PEM."""
+        return json.dumps(
+            {
+                "transaction_id": self.transaction_id,
+                "subject": self.subject_der.hex(),
+                "public_key": self.public_key_der.hex(),
+                "signer_certificate": self.signer_certificate.public_bytes(Encoding.PEM).decode(),
+                "signer_key": _pem_key(self.signer_key),
+                "message_type": self.message_type.value,
+                "cipher": self.cipher.value,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> PendingTransaction:
+        """Load a transaction saved with `to_json`; raise ProtocolError if it is invalid."""
+        try:
+            data: dict[str, Any] = json.loads(text)
+            key = serialization.load_pem_private_key(data["signer_key"].encode(), None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise TypeError("signer key is not RSA")
+            return cls(
+                transaction_id=str(data["transaction_id"]),
+                subject_der=bytes.fromhex(data["subject"]),
+                public_key_der=bytes.fromhex(data["public_key"]),
+                signer_certificate=x509.load_pem_x509_certificate(
+                    data["signer_certificate"].encode()
+                ),
+                signer_key=key,
+                message_type=MessageType(data["message_type"]),
+                cipher=ContentCipher(data["cipher"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError("invalid saved pending transaction", str(exc)) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The CA issued the certificate."""
+
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The CA holds the request for approval; poll with `SCEPClient.poll`."""
+
+    transaction: PendingTransaction
+
+
+def _spki(public_key: rsa.RSAPublicKey) -> bytes:
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _looks_like_cms(body: bytes) -> bool:
+    """Return whether `body` starts like a ContentInfo: a SEQUENCE whose first element is an OID."""
+    try:
+        outer = ber.read_tlv(body)
+        first = ber.read_tlv(outer.content)
+    except ProtocolError:
+        return False
+    return outer.identifier == b"\x30" and first.identifier == b"\x06"
+
+
+class SCEPClient:
+    """Synchronous SCEP client for one server URL; the daemon runs it in a thread."""
+
+    def __init__(
+        self,
+        url: str,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.url = url
+        self.transport = HTTPTransport(url, connect_timeout, read_timeout, session)
+
+    def get_ca_caps(self) -> Capabilities:
+        """Send GetCACaps; a failed request gives empty capabilities (RFC 8894 §3.5.1)."""
+        try:
+            reply = self.transport.get("GetCACaps")
+        except TransportError as exc:
+            logger.warning("GetCACaps failed, continuing without capabilities: %s", exc)
+            return Capabilities()
+        return parse_capabilities(reply.body)
+
+    def get_ca_cert(self, ca_identifier: str | None = None) -> CACertificates:
+        """Send GetCACert and parse the certificates; raise TransportError or TrustError."""
+        message = None if ca_identifier is None else quote(ca_identifier, safe="")
+        reply = self.transport.get("GetCACert", message)
+        return parse_ca_certificates(reply.body)
+
+    def enroll(
+        self, ca: TrustedCA, caps: Capabilities, request: EnrollmentRequest
+    ) -> Issued | Pending:
+        """Send a PKCSReq or RenewalReq and return the issued certificate or the pending state."""
+        transaction = PendingTransaction(
+            transaction_id=request.transaction_id,
+            subject_der=request.csr.subject.public_bytes(),
+            public_key_der=_spki(request.private_key.public_key()),
+            signer_certificate=request.signer_certificate,
+            signer_key=request.signer_key,
+            message_type=request.message_type,
+            cipher=request.cipher,
+        )
+        payload = request.csr.public_bytes(Encoding.DER)
+        return self._exchange(ca, caps, request.message_type, payload, transaction)
+
+    def poll(
+        self, ca: TrustedCA, caps: Capabilities, pending: PendingTransaction
+    ) -> Issued | Pending:
+        """Send a CertPoll (GetCertInitial) with the pending request's transactionID and signer."""
+        payload = issuer_and_subject(ca.issuing_ca.subject, pending.subject_der)
+        return self._exchange(ca, caps, MessageType.CERT_POLL, payload, pending)
+
+    def _exchange(
+        self,
+        ca: TrustedCA,
+        caps: Capabilities,
+        message_type: MessageType,
+        payload: bytes,
+        transaction: PendingTransaction,
+    ) -> Issued | Pending:
+        context = RequestContext(
+            transaction.transaction_id,
+            new_nonce(),
+            transaction.signer_certificate,
+            transaction.signer_key,
+            transaction.public_key_der,
+        )
+        cipher = caps.choose_cipher(transaction.cipher)
+        message = build_pki_message(
+            message_type, payload, ca.recipient, cipher, caps.choose_digest(), context
+        )
+        reply = (
+            self.transport.post_pki_message(message)
+            if caps.post_supported
+            else self.transport.get_pki_message(message)
+        )
+        if not _looks_like_cms(reply.body):
+            raise TransportError("PKIOperation", self.url, "reply is not a CMS message")
+        return self._result(parse_cert_rep(reply.body, ca, context), transaction)
+
+    def _result(self, reply: CertRep, transaction: PendingTransaction) -> Issued | Pending:
+        if reply.pki_status is PKIStatus.FAILURE:
+            raise CARejected(
+                reply.fail_info.label if reply.fail_info is not None else None,
+                reply.hresult,
+                reply.fail_info_text,
+                transaction.transaction_id,
+            )
+        if reply.pki_status is PKIStatus.PENDING:
+            logger.info("SCEP request %s is pending at %s", transaction.transaction_id, self.url)
+            return Pending(transaction)
+        assert reply.certificate is not None  # parse_cert_rep guarantees it for SUCCESS
+        logger.info(
+            "SCEP request %s issued: serial %x, notAfter %s",
+            transaction.transaction_id,
+            reply.certificate.serial_number,
+            reply.certificate.not_valid_after_utc.isoformat(),
+        )
+        return Issued(reply.certificate, reply.chain)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.transport.close()
+
+
+class RenewRequest(StrEnum):
+    """How a renewal is sent, as the YANG module's renew-request leaf names it."""
+
+    RENEWAL_REQ = "renewal-req"
+    PKCS_REQ = "pkcs-req"
+
+
+def renew(
+    client: SCEPClient,
+    ca: TrustedCA,
+    caps: Capabilities,
+    new_key: rsa.RSAPrivateKey,
+    csr: x509.CertificateSigningRequest,
+    current_certificate: x509.Certificate,
+    current_key: rsa.RSAPrivateKey,
+    renew_request: RenewRequest = RenewRequest.RENEWAL_REQ,
+    cipher: ContentCipher = ContentCipher.AES128_CBC,
+) -> Issued | Pending:
+    """Renew with a new key: RenewalReq, or PKCSReq signed with the current certificate.
+
+    A RenewalReq rejected with badRequest is retried once as a PKCSReq signed
+    with the current certificate, because OpenXPKI and others only renew that
+    way.  Raise ProtocolError if the CA returns the current certificate again.
+    """
+    if _spki(new_key.public_key()) == _spki(current_key.public_key()):
+        raise InvalidInput("renewal key", "current key", "renewal needs a new key")
+    message_type = (
+        MessageType.RENEWAL_REQ
+        if renew_request is RenewRequest.RENEWAL_REQ
+        else MessageType.PKCS_REQ
+    )
+    request = EnrollmentRequest(
+        new_key, csr, current_certificate, current_key, message_type, cipher
+    )
+    try:
+        result = client.enroll(ca, caps, request)
+    except CARejected as exc:
+        if message_type is not MessageType.RENEWAL_REQ or exc.fail_info != "badRequest":
+            raise
+        logger.warning(
+            "RenewalReq %s rejected with badRequest, retrying once as PKCSReq",
+            request.transaction_id,
+        )
+        result = client.enroll(ca, caps, replace(request, message_type=MessageType.PKCS_REQ))
+    if isinstance(result, Issued) and result.certificate == current_certificate:
+        raise ProtocolError("renewal returned the current certificate")
+    return result
