@@ -1,1 +1,109 @@
-"""SCEP client (RFC 8894): message core, HTTP transport and troubleshooting command."""
+"""SCEP client (RFC 8894): message core, HTTP transport and troubleshooting command.
+
+The enrollment daemon uses this API, synchronously, from a worker thread::
+
+    client = SCEPClient(url, connect_timeout=5.0, read_timeout=30.0)
+    caps = client.get_ca_caps()          # Capabilities; empty if GetCACaps fails
+    certs = client.get_ca_cert()         # CACertificates
+    ca = certs.verify(fingerprint, "sha256")   # TrustedCA with recipient and signer
+    request = prepare_enrollment(key, "CN=host, C=UK", sans, challenge, profile, cipher)
+    result = client.enroll(ca, caps, request)  # Issued or Pending
+    result = client.poll(ca, caps, pending.transaction)
+    result = renew(client, ca, caps, new_key, csr, current_cert, current_key, mode)
+
+Errors (all `SCEPError`, which derives from `AgentError`):
+
+- `TransportError`: retryable.  HTTP status, timeout, refused connection, or a
+  PKIOperation reply that is not CMS.
+- `CARejected`: pkiStatus FAILURE, with ``fail_info`` (``badRequest`` or the
+  number), ``hresult`` (Windows NDES) and ``text``.
+- `ProtocolError`: bad signature, malformed reply, transactionID or nonce
+  mismatch, SUCCESS without a certificate for our key.
+- `TrustError`: `CANotDownloaded` (GetCACert body without a usable
+  certificate), `FingerprintMismatch`, `NoRACertificate`, `ChainError`.
+- `InvalidInput`: a DN, SAN, fingerprint or key size given by the caller.
+
+`Pending.transaction` is a `PendingTransaction`; `to_json()` and `from_json()`
+carry everything polling needs across a restart, including the signer's
+private key but never the challenge password.
+"""
+
+from agent.scep.attributes import FailInfo, MessageType, PKIStatus
+from agent.scep.cacerts import (
+    CACertificates,
+    TrustedCA,
+    fingerprint,
+    normalize_fingerprint,
+    parse_ca_certificates,
+)
+from agent.scep.capabilities import Capabilities, parse_capabilities
+from agent.scep.client import (
+    EnrollmentRequest,
+    Issued,
+    Pending,
+    PendingTransaction,
+    RenewRequest,
+    SCEPClient,
+    prepare_enrollment,
+    renew,
+)
+from agent.scep.csr import (
+    build_csr,
+    generate_key,
+    parse_dn,
+    parse_san,
+    self_signed_signer,
+    transaction_id_for,
+)
+from agent.scep.envelope import ContentCipher, KeyTransport
+from agent.scep.errors import (
+    CANotDownloaded,
+    CARejected,
+    ChainError,
+    FingerprintMismatch,
+    InvalidInput,
+    NoRACertificate,
+    ProtocolError,
+    SCEPError,
+    TransportError,
+    TrustError,
+)
+
+__all__ = [
+    "CACertificates",
+    "CANotDownloaded",
+    "CARejected",
+    "Capabilities",
+    "ChainError",
+    "ContentCipher",
+    "EnrollmentRequest",
+    "FailInfo",
+    "FingerprintMismatch",
+    "InvalidInput",
+    "Issued",
+    "KeyTransport",
+    "MessageType",
+    "NoRACertificate",
+    "PKIStatus",
+    "Pending",
+    "PendingTransaction",
+    "ProtocolError",
+    "RenewRequest",
+    "SCEPClient",
+    "SCEPError",
+    "TransportError",
+    "TrustError",
+    "TrustedCA",
+    "build_csr",
+    "fingerprint",
+    "generate_key",
+    "normalize_fingerprint",
+    "parse_ca_certificates",
+    "parse_capabilities",
+    "parse_dn",
+    "parse_san",
+    "prepare_enrollment",
+    "renew",
+    "self_signed_signer",
+    "transaction_id_for",
+]
