@@ -18,6 +18,8 @@ from bench.processes import LOOPBACK, ProcessGroup, free_port, ssh_keygen
 AGENT_USER = "admin"
 SERVE_COMMAND = ("-m", "agent", "serve")
 STATE_SERVE_COMMAND = ("-m", "bench.agent_with_state")
+PROFILE_ENV = "PKI_AGENT_BENCH_PROFILE"
+"""Environment variable that makes ``bench.agent_with_state`` write cProfile data to a file."""
 
 
 @dataclass(frozen=True, slots=True)

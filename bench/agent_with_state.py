@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
+import os
 import signal
 from pathlib import Path
 
 from agent import app as agent_app
 from agent.hooks import JSONData
 from agent.settings import Settings
+from bench.agent_peer import PROFILE_ENV
 from bench.workload import recorded_state
 
 log = logging.getLogger(__name__)
@@ -81,9 +84,22 @@ async def serve(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the launcher until SIGTERM or SIGINT."""
+    """Run the launcher until SIGTERM or SIGINT.
+
+    With ``PKI_AGENT_BENCH_PROFILE=FILE`` in the environment the whole run,
+    after the imports, goes under cProfile and the statistics go to FILE.
+    """
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(serve(parse_settings(argv)))
+    settings = parse_settings(argv)
+    profile_path = os.environ.get(PROFILE_ENV)
+    if not profile_path:
+        asyncio.run(serve(settings))
+        return
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(asyncio.run, serve(settings))
+    finally:
+        profiler.dump_stats(profile_path)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ HELLO = (
 # without leading zeros; the end-of-chunks marker is LF '#' '#' LF.
 _CHUNK_HEADER = re.compile(rb"\n#([1-9][0-9]{0,9})\n")
 _END_OF_CHUNKS = b"\n##\n"
+_PARTIAL_HEADER = re.compile(rb"(\n(#(#|[1-9][0-9]{0,9})?)?)?")
 
 
 class FramingError(ValueError):
@@ -78,11 +79,9 @@ class FrameDecoder:
                 return b"".join(parts)
             match = _CHUNK_HEADER.match(self.buffer, position)
             if match is None:
-                # The longest header is 13 bytes; a shorter remainder may still grow.
-                rest = self.buffer[position:]
-                if rest[:1] not in (b"", b"\n") or len(rest) >= 13:
+                if _PARTIAL_HEADER.fullmatch(self.buffer, position) is None:
                     raise FramingError(f"invalid chunk header at byte {position}")
-                return None
+                return None  # the start of a header that more bytes will complete
             size = int(match.group(1))
             start = match.end()
             if len(self.buffer) < start + size:

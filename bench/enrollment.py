@@ -1,0 +1,290 @@
+"""Enrollment against micromdm: the agent's commit-to-issued time next to scepclient.
+
+Both clients enroll the same subject with 2048-bit RSA keys on the same
+micromdm/scep server, in alternating runs, so drift of the machine's load
+affects both alike.  The burst part commits many enrollments at once and
+times get-config on a second session while the daemon works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from bench import workload
+from bench.agent_peer import AgentPeer, start_agent, wait_for_hello
+from bench.context import BenchResult, Context
+from bench.latency import checked_rpc, time_calls
+from bench.netconf_client import NETCONF_NS, NetconfClient
+from bench.report import check, format_number, ms, section, table
+from bench.stats import ratio, summarize
+
+log = logging.getLogger(__name__)
+
+CHALLENGE = "bench-challenge"
+SUBJECT = {"CN": "bench-enroll", "OU": "MDM", "O": "scep-client", "C": "US"}
+DN = ", ".join(f"{key}={value}" for key, value in SUBJECT.items())
+KEY_SIZE = 2048
+POLL_INTERVAL = 0.01
+ISSUE_TIMEOUT = 60.0
+TITLE = "Enrollment against micromdm"
+
+
+class EnrollmentTimeoutError(TimeoutError):
+    """The agent did not report an enrollment as issued in time."""
+
+    def __init__(self, names: list[str], timeout: float) -> None:
+        shown = ", ".join(names[:5])
+        super().__init__(f"not issued after {timeout:.0f} s: {shown} ({len(names)} in all)")
+        self.names = names
+
+
+@dataclass(frozen=True, slots=True)
+class ScepServer:
+    """A running micromdm/scep server started through the peer script."""
+
+    url: str
+    ca_sha256: str
+    directory: Path
+    script: Path
+
+
+def scep_peer_script(repo: Path) -> Path:
+    """Return the path of the micromdm peer script, beside the repository."""
+    return repo.parent / "shared" / "peers" / "scep-server"
+
+
+def start_scep_server(repo: Path, directory: Path) -> ScepServer:
+    """Start micromdm on a free 127.0.0.1 port with the benchmark challenge."""
+    script = scep_peer_script(repo)
+    result = subprocess.run(
+        [str(script), "start", str(directory), "auto", CHALLENGE],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    return ScepServer(values["SCEP_URL"], values["SCEP_CA_SHA256"], directory, script)
+
+
+def stop_scep_server(server: ScepServer) -> None:
+    """Stop micromdm; the peer script kills only the pids it recorded."""
+    subprocess.run([str(server.script), "stop", str(server.directory)], check=False, timeout=60)
+
+
+def time_scepclient(server: ScepServer, workdir: Path) -> float:
+    """Enroll once with micromdm's scepclient, key generation included; return seconds."""
+    for name in ("key.pem", "cert.pem", "csr.pem"):
+        (workdir / name).unlink(missing_ok=True)
+    argv = [
+        "scepclient",
+        "-server-url", server.url,
+        "-challenge", CHALLENGE,
+        "-cn", SUBJECT["CN"],
+        "-ou", SUBJECT["OU"],
+        "-organization", SUBJECT["O"],
+        "-country", SUBJECT["C"],
+        "-keySize", str(KEY_SIZE),
+        "-private-key", str(workdir / "key.pem"),
+        "-certificate", str(workdir / "cert.pem"),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(argv, cwd=workdir, check=True, capture_output=True, timeout=60)
+    return time.perf_counter() - started
+
+
+def enrollment_config(names: list[str]) -> str:
+    """Return an edit-config that adds enrollments of the benchmark subject."""
+    entries = "".join(
+        f"<enroll><name>{name}</name><server>{workload.SERVER_LABEL}</server>"
+        f"<password>{CHALLENGE}</password><dn>{DN}</dn><keysize>{KEY_SIZE}</keysize></enroll>"
+        for name in names
+    )
+    return (
+        "<edit-config><target><candidate/></target>"
+        f'<config><pki xmlns="{workload.PKI_NS}"><cert>{entries}</cert></pki></config>'
+        "</edit-config>"
+    )
+
+
+def issued_names(reply: str) -> set[str]:
+    """Return the names of the enrollments whose state is ``issued`` in a get reply."""
+    root = etree.fromstring(reply.encode())
+    names = set()
+    namespaces = {"nc": NETCONF_NS, "pki": workload.PKI_NS}
+    for enroll in root.iterfind(".//pki:cert/pki:enroll", namespaces):
+        if enroll.findtext("pki:state/pki:state", namespaces=namespaces) == "issued":
+            names.add(enroll.findtext("pki:name", namespaces=namespaces))
+    return names
+
+
+def server_status(reply: str) -> str | None:
+    """Return the status of the benchmark enroll-server in a get reply, if present."""
+    root = etree.fromstring(reply.encode())
+    namespaces = {"pki": workload.PKI_NS}
+    return root.findtext(".//pki:enroll-server/pki:state/pki:status", namespaces=namespaces)
+
+
+async def wait_until_issued(client: NetconfClient, names: list[str], timeout: float) -> float:
+    """Poll state until every enrollment of ``names`` is issued; return the time of that."""
+    deadline = time.perf_counter() + timeout
+    waiting = set(names)
+    while waiting:
+        _, reply = await checked_rpc(client, workload.GET_PKI)
+        waiting -= issued_names(reply)
+        if not waiting:
+            break
+        if time.perf_counter() > deadline:
+            raise EnrollmentTimeoutError(sorted(waiting), timeout)
+        await asyncio.sleep(POLL_INTERVAL)
+    return time.perf_counter()
+
+
+async def configure_server(client: NetconfClient, server: ScepServer) -> None:
+    """Commit the enabled enroll-server and wait until the daemon reports it responding."""
+    entry = workload.server_xml(enabled=True, url=server.url, fingerprint=server.ca_sha256)
+    config = f'<pki xmlns="{workload.PKI_NS}">{entry}</pki>'
+    await checked_rpc(client, workload.replace_config(config))
+    await checked_rpc(client, workload.COMMIT)
+    deadline = time.perf_counter() + ISSUE_TIMEOUT
+    status = None
+    while status != "responding":
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"enroll-server status is {status!r}, not responding")
+        await asyncio.sleep(POLL_INTERVAL)
+        _, reply = await checked_rpc(client, workload.GET_PKI)
+        status = server_status(reply)
+
+
+async def time_agent_enrollment(client: NetconfClient, name: str) -> float:
+    """Commit one enrollment and return seconds from sending commit until it is issued."""
+    await checked_rpc(client, enrollment_config([name]))
+    started = time.perf_counter()
+    await checked_rpc(client, workload.COMMIT)
+    return await wait_until_issued(client, [name], ISSUE_TIMEOUT) - started
+
+
+@dataclass(frozen=True, slots=True)
+class BurstFigures:
+    """The burst: total time, and get-config latency idle and during the burst."""
+
+    enrollments: int
+    total_seconds: float
+    idle: list[float]
+    busy: list[float]
+
+
+async def _get_config_until(client: NetconfClient, done: asyncio.Event) -> list[float]:
+    samples = []
+    while not done.is_set():
+        elapsed, _ = await checked_rpc(client, workload.GET_CONFIG)
+        samples.append(elapsed)
+    return samples
+
+
+async def measure_burst(peer: AgentPeer, count: int, calls: int) -> BurstFigures:
+    """Commit ``count`` enrollments at once; time get-config on a second session meanwhile."""
+    control, probe = NetconfClient(peer.target), NetconfClient(peer.target)
+    await control.connect()
+    await probe.connect()
+    try:
+        idle = await time_calls(probe, lambda _: workload.GET_CONFIG, calls)
+        names = [f"burst-{index:03d}" for index in range(count)]
+        await checked_rpc(control, enrollment_config(names))
+        done = asyncio.Event()
+        started = time.perf_counter()
+        await checked_rpc(control, workload.COMMIT)
+        sampler = asyncio.create_task(_get_config_until(probe, done))
+        try:
+            finished = await wait_until_issued(control, names, ISSUE_TIMEOUT * 5)
+        finally:
+            done.set()
+            busy = await sampler
+    finally:
+        await probe.close()
+        await control.close()
+    return BurstFigures(count, finished - started, idle, busy)
+
+
+async def measure_single(
+    peer: AgentPeer, server: ScepServer, workdir: Path, runs: int
+) -> tuple[list[float], list[float]]:
+    """Alternate scepclient and agent enrollments; return both lists of seconds."""
+    await wait_for_hello(peer)
+    client = NetconfClient(peer.target)
+    await client.connect()
+    agent, scepclient = [], []
+    try:
+        await configure_server(client, server)
+        for run in range(runs):
+            scepclient.append(await asyncio.to_thread(time_scepclient, server, workdir))
+            agent.append(await time_agent_enrollment(client, f"single-{run:02d}"))
+    finally:
+        await client.close()
+    return agent, scepclient
+
+
+def _render(
+    agent: list[float], scepclient: list[float], burst: BurstFigures, runs: int
+) -> tuple[str, float, float]:
+    ours, theirs = summarize(agent), summarize(scepclient)
+    idle, busy = summarize(burst.idle), summarize(burst.busy)
+    single_ratio = ratio(ours.median, theirs.median)
+    busy_ratio = ratio(busy.median, idle.median)
+    rows = [
+        ["agent, commit to issued", ms(ours.median), ms(ours.p90)],
+        ["scepclient, process start to certificate", ms(theirs.median), ms(theirs.p90)],
+        [f"get-config, idle ({len(burst.idle)} calls)", ms(idle.median), ms(idle.p90)],
+        [f"get-config during the burst ({len(burst.busy)} calls)", ms(busy.median), ms(busy.p90)],
+    ]
+    body = (
+        f"{runs} alternating runs of micromdm's `scepclient` and of the agent on one "
+        f"micromdm/scep server, both enrolling `{DN}` with a new {KEY_SIZE}-bit RSA key "
+        "(key generation included on both sides). The agent's time runs from sending "
+        "commit to the first get whose state shows the enrollment as `issued` (polled "
+        f"every {POLL_INTERVAL * 1000:.0f} ms), so it includes up to one poll interval.\n\n"
+        + table(["figure", "median ms", "p90 ms"], rows)
+        + f"\nagent/scepclient (medians): {format_number(single_ratio)}\n\n"
+        f"Burst: {burst.enrollments} enrollments in one commit were all issued after "
+        f"{burst.total_seconds:.2f} s. get-config during the burst / idle (medians): "
+        f"{format_number(busy_ratio)}.\n"
+    )
+    return body, single_ratio, busy_ratio
+
+
+def enrollment_benchmark(context: Context) -> BenchResult:
+    """Time the agent's enrollments against micromdm next to scepclient."""
+    single_name, burst_name = "enrollment time, agent/scepclient", "get-config during burst / idle"
+    if context.agent_missing:
+        targets = (
+            check(single_name, 1.2, None, "x", TITLE),
+            check(burst_name, 2.0, None, "x", TITLE),
+        )
+        return BenchResult(section(TITLE, "-", f"Not measured: {context.agent_missing}\n"), targets)
+    runs = 3 if context.quick else 10
+    burst_count = 20 if context.quick else 100
+    workdir = context.workdir / "enrollment"
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = start_scep_server(context.repo, workdir / "scep")
+    try:
+        peer = start_agent(context.group, workdir / "agent", context.repo)
+        try:
+            agent, scepclient = asyncio.run(measure_single(peer, server, workdir, runs))
+            burst = asyncio.run(measure_burst(peer, burst_count, context.calls))
+        finally:
+            context.group.stop(peer.process)
+    finally:
+        stop_scep_server(server)
+    body, single_ratio, busy_ratio = _render(agent, scepclient, burst, runs)
+    targets = (
+        check(single_name, 1.2, single_ratio, "x", TITLE),
+        check(burst_name, 2.0, busy_ratio, "x", TITLE),
+    )
+    return BenchResult(section(TITLE, context.command("enrollment"), body), targets)
