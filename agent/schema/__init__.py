@@ -1,0 +1,18 @@
+"""The YANG engine: libyang context, data trees, validation, filters and printing."""
+
+from agent.schema.engine import MODULE, NAMESPACE, ModuleInfo, Schema
+from agent.schema.errors import DataInvalidError, SchemaError, UnknownElementError, ValidationIssue
+from agent.schema.tree import DataTree, WithDefaults
+
+__all__ = [
+    "MODULE",
+    "NAMESPACE",
+    "DataInvalidError",
+    "DataTree",
+    "ModuleInfo",
+    "Schema",
+    "SchemaError",
+    "UnknownElementError",
+    "ValidationIssue",
+    "WithDefaults",
+]

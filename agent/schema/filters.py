@@ -1,0 +1,107 @@
+"""RFC 6241 §6 subtree filters and xpath filters, evaluated with libyang XPath."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libyang
+from _libyang import ffi, lib
+from lxml import etree
+
+from agent.schema.tree import DataTree
+
+ModuleForNamespace = Callable[[str], "str | None"]
+
+
+def _quote(value: str) -> str:
+    # XPath 1.0 literals have no escape, so pick the quote the value lacks.
+    if "'" not in value:
+        return f"'{value}'"
+    return f'"{value}"'
+
+
+def _local(element: etree._Element) -> tuple[str | None, str]:
+    qname = etree.QName(element)
+    return qname.namespace, qname.localname
+
+
+def _is_content_match(element: etree._Element) -> bool:
+    return len(element) == 0 and bool((element.text or "").strip())
+
+
+def subtree_to_xpaths(
+    filter_children: list[etree._Element], module_for: ModuleForNamespace,
+    top_level_modules: Callable[[str], list[str]],
+) -> list[str]:
+    """Translate the top-level elements of a subtree filter into XPath selections.
+
+    Each returned XPath selects nodes whose whole subtree belongs to the
+    output (RFC 6241 §6.2.3 selection nodes, and §6.2.5 sibling sets that
+    hold only content-match nodes).
+    """
+    xpaths: list[str] = []
+    for element in filter_children:
+        namespace, name = _local(element)
+        module = module_for(namespace) if namespace else None
+        # An unqualified top-level node matches that name in any module.
+        modules = [module] if module else ([] if namespace else top_level_modules(name))
+        for mod in modules:
+            _translate(element, f"/{mod}:{name}", mod, module_for, xpaths)
+    return xpaths
+
+
+def _translate(
+    element: etree._Element, path: str, module: str,
+    module_for: ModuleForNamespace, out: list[str],
+) -> None:
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children:
+        out.append(path)
+        return
+    predicates = []
+    others = []
+    for child in children:
+        namespace, name = _local(child)
+        child_module = module_for(namespace) if namespace else module
+        if child_module is None:
+            return  # a namespace no module has selects nothing
+        step = name if child_module == module else f"{child_module}:{name}"
+        if _is_content_match(child):
+            predicates.append((step, (child.text or "").strip()))
+        else:
+            others.append((step, child, child_module))
+    selected = path + "".join(f"[{step}={_quote(value)}]" for step, value in predicates)
+    if not others:
+        out.append(selected)
+        return
+    out.extend(f"{selected}/{step}" for step, _ in predicates)
+    for step, child, child_module in others:
+        _translate(child, f"{selected}/{step}", child_module, module_for, out)
+
+
+def select(tree: DataTree, xpaths: list[str]) -> DataTree:
+    """Copy the subtrees the XPaths select, with their ancestors and list keys."""
+    result = DataTree(tree.context, None)
+    for xpath in xpaths:
+        for node in tree.select(xpath):
+            _copy_with_parents(result, node)
+    return result
+
+
+def _copy_with_parents(result: DataTree, node: libyang.DNode) -> None:
+    if node.schema().nodetype() not in _DATA_NODE_TYPES:
+        return
+    dup = ffi.new("struct lyd_node **")
+    flags = lib.LYD_DUP_RECURSIVE | lib.LYD_DUP_WITH_PARENTS | lib.LYD_DUP_WITH_FLAGS
+    if lib.lyd_dup_single(node.cdata, ffi.NULL, flags, dup) != lib.LY_SUCCESS:
+        return
+    top = dup[0]
+    while top.parent:
+        top = ffi.cast("struct lyd_node *", top.parent)
+    fragment = DataTree(result.context, libyang.DNode.new(result.context, top))
+    result.merge(fragment, consume=True)
+
+
+_DATA_NODE_TYPES = {
+    libyang.SNode.CONTAINER, libyang.SNode.LIST, libyang.SNode.LEAF, libyang.SNode.LEAFLIST,
+}
