@@ -47,6 +47,7 @@ class Lineage:
     next_key_file: str | None = None
     pending_file: str | None = None
     renewal: bool = False
+    rejection: dict[str, str] | None = None
     certificate: x509.Certificate | None = None
     chain: tuple[x509.Certificate, ...] = ()
     key_size: int | None = None
@@ -70,6 +71,7 @@ class Lineage:
             "next-key": self.next_key_file,
             "pending": self.pending_file,
             "renewal": self.renewal,
+            "rejection": self.rejection,
         }
 
 
@@ -163,9 +165,18 @@ def _parse_pointer(pointer: Path) -> Lineage:
             next_key_file=raw.get("next-key"),
             pending_file=raw.get("pending"),
             renewal=bool(raw.get("renewal", False)),
+            rejection=_parse_rejection(raw.get("rejection")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreCorruptError(pointer, str(exc)) from exc
+
+
+def _parse_rejection(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("rejection is not a JSON object")
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def _attach_objects(directory: Path, lineage: Lineage) -> Lineage:

@@ -141,7 +141,7 @@ class PKIStore:
         lineage_files.write_key(self._path(name), file_name, key)
         return self._commit(replace(current, version=version, next_key_file=file_name,
                                     next_key_size=key.key_size, pending_file=None,
-                                    renewal=renewal))
+                                    renewal=renewal, rejection=None))
 
     def save_pending(self, name: str, transaction: dict[str, Any]) -> Lineage:
         """Store the pending transaction of the outstanding request."""
@@ -164,7 +164,19 @@ class PKIStore:
             current, version=version, key_file=current.next_key_file,
             key_size=current.next_key_size, certificate_file=file_name,
             certificate=certificate, chain=chain, next_key_file=None, next_key_size=None,
-            pending_file=None, renewal=False))
+            pending_file=None, renewal=False, rejection=None))
+
+    def save_rejected(self, name: str, details: dict[str, str]) -> Lineage:
+        """Record the CA's final rejection of a first request and drop its key.
+
+        `details` holds display strings (failInfo, HRESULT, reason), never a
+        password.  The record keeps a restart from sending a new request
+        silently; a new commit or re-enroll starts over.
+        """
+        current = self._require(name)
+        return self._commit(replace(current, version=current.version + 1, next_key_file=None,
+                                    next_key_size=None, pending_file=None, renewal=False,
+                                    rejection=dict(details)))
 
     def abandon_request(self, name: str) -> Lineage:
         """Drop the outstanding request's key and transaction, keeping the certificate."""

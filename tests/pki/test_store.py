@@ -219,3 +219,20 @@ def test_remove_ca_certificate(tmp_path: Path) -> None:
     assert new_store(tmp_path).ca_certificates() == ()
     with pytest.raises(CACertificateNotFoundError):
         store.remove_ca_certificate("xpki-srv+ra")
+
+
+def test_rejection_survives_reload(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.start_lineage("mycert1", "xpki-srv", "d")
+    store.begin_request("mycert1", rsa_key(), renewal=False)
+    store.save_pending("mycert1", {"transaction_id": "t"})
+
+    lineage = store.save_rejected("mycert1", {"fail-info": "badRequest"})
+
+    assert lineage.next_key_file is None
+    assert lineage.pending_file is None
+    reloaded = new_store(tmp_path).lineage("mycert1")
+    assert reloaded is not None
+    assert reloaded.rejection == {"fail-info": "badRequest"}
+    assert sorted(p.name for p in (tmp_path / "enrollments" / "mycert1").iterdir()) == [
+        "lineage.json"]

@@ -1,0 +1,226 @@
+"""Immutable views of the daemon's state and their RFC 7951 rendering.
+
+The daemon replaces these values as a whole on every change, so the state
+provider can render them on the event loop without waiting for any worker.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from agent.enrollment.config import TOP
+from agent.enrollment.timing import format_time
+from agent.pki import CACertificate, Lineage, subject_hash
+
+
+class EnrollmentState(StrEnum):
+    """YANG `enrollment-state`."""
+
+    PENDING = "pending"
+    ISSUED = "issued"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class ServerStatus(StrEnum):
+    """YANG `server-status`."""
+
+    NOT_CHECKED = "not-checked"
+    DISABLED = "disabled"
+    RESPONDING = "responding"
+    SERVER_NOT_REACHABLE = "server-not-reachable"
+    CA_NOT_DOWNLOADED = "ca-not-downloaded"
+    CA_FINGERPRINT_MISMATCH = "ca-fingerprint-mismatch"
+    NO_RA_CERT_FOUND = "no-ra-cert-found"
+    CA_LABEL_CONFLICT = "ca-label-conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerView:
+    """State of one enrollment server (`enroll-server/state`)."""
+
+    id: int
+    label: str
+    status: ServerStatus = ServerStatus.NOT_CHECKED
+    message: str | None = None
+    last_check: datetime.datetime | None = None
+    next_check: datetime.datetime | None = None
+    capabilities: tuple[str, ...] = ()
+    encryption_certificate: str | None = None
+    signer_certificate: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentView:
+    """State of one enrollment (`cert/enroll/state`)."""
+
+    name: str
+    server: str
+    dn: str
+    state: EnrollmentState = EnrollmentState.PENDING
+    reason: str | None = None
+    fail_info: str | None = None
+    hresult: str | None = None
+    transaction_id: str | None = None
+    attempts: int = 0
+    last_attempt: datetime.datetime | None = None
+    next_attempt: datetime.datetime | None = None
+    next_renewal: datetime.datetime | None = None
+    renewing: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the state provider renders, taken at one moment."""
+
+    started: datetime.datetime | None
+    now: datetime.datetime
+    servers: tuple[ServerView, ...]
+    enrollments: tuple[EnrollmentView, ...]
+    ca_certificates: tuple[CACertificate, ...]
+    lineages: Mapping[str, Lineage]
+
+
+def render_state(snapshot: Snapshot) -> dict[str, Any]:
+    """Return the config-false nodes under `pki-agent:pki` as RFC 7951 JSON."""
+    pki: dict[str, Any] = {"daemon": _render_daemon(snapshot)}
+    if snapshot.servers:
+        pki["enroll-server"] = [
+            {"id": view.id, "state": _render_server(view)} for view in snapshot.servers
+        ]
+    cert: dict[str, Any] = {}
+    if snapshot.enrollments:
+        cert["enroll"] = [
+            {"name": view.name, "state": _render_enrollment(view)}
+            for view in snapshot.enrollments
+        ]
+    rows = list(_ca_rows(snapshot.ca_certificates))
+    for view in snapshot.enrollments:
+        rows.extend(_enrollment_rows(view, snapshot.lineages.get(view.name)))
+    if rows:
+        cert["certificates"] = {"certificate": rows}
+    if cert:
+        pki["cert"] = cert
+    return {TOP: pki}
+
+
+def _render_daemon(snapshot: Snapshot) -> dict[str, Any]:
+    if snapshot.started is None:
+        return {"status": "not-running"}
+    uptime = max(int((snapshot.now - snapshot.started).total_seconds()), 0)
+    # RFC 7951 §6.1: uint64 values are JSON strings.
+    return {"status": "running", "started": format_time(snapshot.started), "uptime": str(uptime)}
+
+
+def _render_server(view: ServerView) -> dict[str, Any]:
+    state = {
+        "status": str(view.status),
+        "message": view.message,
+        "last-check": format_time(view.last_check),
+        "next-check": format_time(view.next_check),
+        "capability": list(view.capabilities) or None,
+        "encryption-certificate": view.encryption_certificate,
+        "signer-certificate": view.signer_certificate,
+    }
+    return _drop_none(state)
+
+
+def _render_enrollment(view: EnrollmentView) -> dict[str, Any]:
+    state = {
+        "state": str(view.state),
+        "reason": view.reason,
+        "fail-info": view.fail_info,
+        "hresult": view.hresult,
+        "transaction-id": view.transaction_id,
+        "attempts": view.attempts,
+        "last-attempt": format_time(view.last_attempt),
+        "next-attempt": format_time(view.next_attempt),
+        "next-renewal": format_time(view.next_renewal),
+        "renewing": view.renewing,
+        "warning": list(view.warnings) or None,
+    }
+    return _drop_none(state)
+
+
+def _ca_rows(rows: Iterable[CACertificate]) -> Iterable[dict[str, Any]]:
+    for row in rows:
+        entry = {"label": row.label, "type": "ca-local", "subject-hash": row.subject_hash,
+                 "distribution": "scep", "server": row.server}
+        entry.update(_certificate_fields(row.certificate))
+        yield _drop_none(entry)
+
+
+def _enrollment_rows(view: EnrollmentView, lineage: Lineage | None) -> Iterable[dict[str, Any]]:
+    certificate = lineage.certificate if lineage is not None else None
+    if certificate is None:
+        marker = "REJECTED" if view.state is EnrollmentState.REJECTED else "PENDING"
+        yield _drop_none({"label": view.name, "type": "pub", "subject-hash": marker,
+                          "name": common_name_of_dn(view.dn), "distribution": "scep",
+                          "server": view.server})
+        if lineage is not None and lineage.next_key_size is not None:
+            yield {"label": view.name, "type": "key", "subject-hash": marker,
+                   "distribution": "local", "key-size": lineage.next_key_size}
+        return
+    pub = {"label": view.name, "type": "pub", "subject-hash": subject_hash(certificate),
+           "distribution": "scep", "server": view.server}
+    pub.update(_certificate_fields(certificate))
+    yield _drop_none(pub)
+    yield _drop_none({"label": view.name, "type": "key", "subject-hash": subject_hash(certificate),
+                      "expires": format_time(certificate.not_valid_after_utc),
+                      "name": _common_name(certificate.subject), "distribution": "local",
+                      "key-size": lineage.key_size if lineage is not None else None})
+
+
+def _certificate_fields(certificate: x509.Certificate) -> dict[str, Any]:
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    public_key = certificate.public_key()
+    key_size = public_key.key_size if isinstance(public_key, rsa.RSAPublicKey) else None
+    return {
+        "expires": format_time(certificate.not_valid_after_utc),
+        "name": _common_name(certificate.subject),
+        "key-size": key_size,
+        "subject": certificate.subject.rfc4514_string(),
+        "issuer": certificate.issuer.rfc4514_string(),
+        "serial": f"{certificate.serial_number:x}",
+        "not-before": format_time(certificate.not_valid_before_utc),
+        "not-after": format_time(certificate.not_valid_after_utc),
+        "sha1-fingerprint": _digest(der, hashes.SHA1()),
+        "sha256-fingerprint": _digest(der, hashes.SHA256()),
+    }
+
+
+def _digest(data: bytes, algorithm: hashes.HashAlgorithm) -> str:
+    digest = hashes.Hash(algorithm)
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+def _common_name(name: x509.Name) -> str | None:
+    attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not attributes:
+        return None
+    value = attributes[-1].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def common_name_of_dn(dn: str) -> str | None:
+    """Return the CN of a DN as operators type it, or None when it has none."""
+    for part in dn.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().upper() == "CN" and value.strip():
+            return value.strip()
+    return None
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}

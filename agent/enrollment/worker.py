@@ -1,0 +1,229 @@
+"""The daemon's blocking work: SCEP exchanges and store writes, run in worker threads.
+
+Nothing here touches the daemon's records; each call takes immutable inputs
+and returns an outcome value that the event loop applies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from cryptography import x509
+
+from agent.enrollment import scep_calls
+from agent.enrollment.config import ServerConfig
+from agent.enrollment.outcomes import (
+    DiscoveryResult,
+    ServerContext,
+    StepKind,
+    StepRequest,
+    StepResult,
+)
+from agent.enrollment.state import ServerStatus
+from agent.enrollment.timing import is_expired, renewal_time
+from agent.pki import CALabelConflictError, CARole, Lineage, PKIStore, subject_hash
+from agent.scep import errors as scep_errors
+
+logger = logging.getLogger(__name__)
+
+# Server status for each TrustError subclass; the first match in the MRO wins.
+_TRUST_STATUS: dict[type[scep_errors.SCEPError], ServerStatus] = {
+    scep_errors.FingerprintMismatch: ServerStatus.CA_FINGERPRINT_MISMATCH,
+    scep_errors.NoRACertificate: ServerStatus.NO_RA_CERT_FOUND,
+    scep_errors.CANotDownloaded: ServerStatus.CA_NOT_DOWNLOADED,
+    scep_errors.ChainError: ServerStatus.CA_NOT_DOWNLOADED,
+    scep_errors.TransportError: ServerStatus.SERVER_NOT_REACHABLE,
+    scep_errors.SCEPError: ServerStatus.CA_NOT_DOWNLOADED,
+}
+
+
+class Worker(Protocol):
+    """The blocking operations the daemon runs in threads."""
+
+    def discover(self, server: ServerConfig) -> DiscoveryResult:
+        """Check a server: caps, CA certificates, fingerprint, RA selection."""
+        ...
+
+    def step(self, request: StepRequest) -> StepResult:
+        """Advance one enrollment by one message at most."""
+        ...
+
+
+class SCEPWorker:
+    """The real worker: SCEP over HTTP, results kept in the PKI store."""
+
+    def __init__(self, store: PKIStore,
+                 client_factory: Callable[[str], Any] = scep_calls.new_client,
+                 key_factory: Callable[[int], Any] = scep_calls.generate_key) -> None:
+        self.store = store
+        self.client_factory = client_factory
+        self.key_factory = key_factory
+
+    # Discovery
+
+    def discover(self, server: ServerConfig) -> DiscoveryResult:
+        """Download and verify the CA certificates, then store them as CA-local rows."""
+        client = self.client_factory(server.url)
+        capabilities = scep_calls.get_capabilities(client)
+        names = scep_calls.capability_names(capabilities)
+        try:
+            trusted = scep_calls.get_trusted_ca(client, server.fingerprint, server.fingerprint_alg)
+        except scep_errors.SCEPError as exc:
+            status = next(_TRUST_STATUS[kind] for kind in type(exc).__mro__
+                          if kind in _TRUST_STATUS)
+            return DiscoveryResult(status=status, message=str(exc), capabilities=names)
+        try:
+            labels = self._store_ca_rows(server.label, trusted)
+        except CALabelConflictError as exc:
+            return DiscoveryResult(status=ServerStatus.CA_LABEL_CONFLICT, message=str(exc),
+                                   capabilities=names)
+        context = ServerContext(config=server, trusted_ca=trusted, capabilities=capabilities)
+        return DiscoveryResult(status=ServerStatus.RESPONDING, capabilities=names,
+                               context=context,
+                               encryption_certificate=labels.get(_der(trusted.recipient)),
+                               signer_certificate=labels.get(_der(trusted.signer)))
+
+    def _store_ca_rows(self, label: str, trusted: Any) -> dict[bytes, str]:
+        """Store root, RA and intermediate rows; return the label of each certificate."""
+        rows: list[tuple[str, CARole, x509.Certificate]] = [(label, CARole.ROOT, trusted.root)]
+        for index, ra in enumerate(trusted.ras, start=1):
+            suffix = "+ra" if index == 1 else f"+ra-{index}"
+            rows.append((f"{label}{suffix}", CARole.RA, ra))
+        for index, intermediate in enumerate(trusted.intermediates, start=1):
+            rows.append((f"{label}-{index}.{subject_hash(intermediate)}", CARole.INTERMEDIATE,
+                         intermediate))
+        # Check every label first, so a conflict leaves the table unchanged.
+        for row_label, _, certificate in rows:
+            existing = self.store.ca_certificate(row_label)
+            if existing is not None and existing.certificate != certificate:
+                raise CALabelConflictError(row_label, existing.sha256,
+                                           scep_calls.sha256_hex(certificate))
+        for row_label, role, certificate in rows:
+            self.store.store_ca_certificate(row_label, label, role, certificate)
+        return {_der(certificate): row_label for row_label, _, certificate in rows}
+
+    # Enrollment
+
+    def step(self, request: StepRequest) -> StepResult:
+        """Advance one enrollment: send a request, poll, or renew, as its lineage requires."""
+        config = request.config
+        lineage = self.store.lineage(config.name)
+        if (request.reset or lineage is None
+                or lineage.request_digest != config.request_digest()):
+            lineage = self.store.start_lineage(config.name, config.server,
+                                               config.request_digest())
+        if lineage.pending_file is not None:
+            return self._poll(request, lineage)
+        if lineage.next_key_file is not None:
+            return self._send(request, lineage, new_request=False)
+        if lineage.rejection is not None:
+            return StepResult(kind=StepKind.IDLE, reason="rejected by the CA")
+        if lineage.certificate is None:
+            return self._begin(request, renewal=False)
+        if is_expired(lineage.certificate, request.now):
+            logger.warning("enrollment %s: certificate expired at %s; enrolling again",
+                           config.name, lineage.certificate.not_valid_after_utc)
+            return self._begin(request, renewal=False)
+        due = renewal_time(lineage.certificate, config.renewal_threshold)
+        if request.renew_now or request.now >= due:
+            return self._begin(request, renewal=True)
+        return StepResult(kind=StepKind.IDLE, reason="certificate issued")
+
+    def _begin(self, request: StepRequest, renewal: bool) -> StepResult:
+        key = self.key_factory(request.config.keysize)
+        lineage = self.store.begin_request(request.config.name, key, renewal=renewal)
+        return self._send(request, lineage, new_request=True)
+
+    def _send(self, request: StepRequest, lineage: Lineage, new_request: bool) -> StepResult:
+        assert lineage.next_key_file is not None
+        name = request.config.name
+        key = self.store.private_key(name, lineage.next_key_file)
+        transaction_id = scep_calls.transaction_id(key)
+        current = None
+        if lineage.renewal and lineage.certificate is not None and lineage.key_file is not None:
+            current = (lineage.certificate, self.store.private_key(name, lineage.key_file))
+        client = self.client_factory(request.context.config.url)
+        try:
+            reply = scep_calls.send_request(client, request.context, request.config, key,
+                                            current)
+        except scep_errors.SCEPError as exc:
+            return self._failure(request, lineage, exc, transaction_id, new_request)
+        return self._reply(request, reply, transaction_id, lineage.renewal, new_request)
+
+    def _poll(self, request: StepRequest, lineage: Lineage) -> StepResult:
+        name = request.config.name
+        transaction = self.store.pending_transaction(name)
+        assert transaction is not None
+        pending = scep_calls.load_pending(transaction)
+        transaction_id = scep_calls.pending_transaction_id(pending)
+        client = self.client_factory(request.context.config.url)
+        try:
+            reply = scep_calls.poll(client, request.context, pending)
+        except scep_errors.SCEPError as exc:
+            return self._failure(request, lineage, exc, transaction_id, new_request=False)
+        return self._reply(request, reply, transaction_id, lineage.renewal, new_request=False)
+
+    def _reply(self, request: StepRequest, reply: Any, transaction_id: str, renewal: bool,
+               new_request: bool) -> StepResult:
+        name = request.config.name
+        issued = scep_calls.issued_certificate(reply)
+        if issued is not None:
+            certificate, chain = issued
+            self.store.save_issued(name, certificate, chain)
+            logger.info("enrollment %s: certificate issued (transaction %s), serial %x, "
+                        "notAfter %s", name, transaction_id, certificate.serial_number,
+                        certificate.not_valid_after_utc)
+            return StepResult(kind=StepKind.ISSUED, reason="certificate issued",
+                              renewal=renewal, sent=True, new_request=new_request,
+                              transaction_id=transaction_id, certificate=certificate)
+        self.store.save_pending(name, scep_calls.pending_to_json(reply))
+        reason = ("renewal request waiting for the CA" if renewal
+                  else "waiting for the CA to issue the certificate")
+        return StepResult(kind=StepKind.PENDING, reason=reason, renewal=renewal, sent=True,
+                          new_request=new_request, transaction_id=transaction_id)
+
+    def _failure(self, request: StepRequest, lineage: Lineage, exc: scep_errors.SCEPError,
+                 transaction_id: str, new_request: bool) -> StepResult:
+        name = request.config.name
+        renewal = lineage.renewal
+        if isinstance(exc, scep_errors.CARejected):
+            reason = rejection_reason(exc)
+            details = {key: value for key, value in (
+                ("reason", reason), ("fail-info", exc.fail_info), ("hresult", exc.hresult),
+            ) if value is not None}
+            if renewal:
+                self.store.abandon_request(name)
+            else:
+                self.store.save_rejected(name, details)
+            return StepResult(kind=StepKind.REJECTED, reason=reason, renewal=renewal,
+                              sent=True, new_request=new_request, transaction_id=transaction_id,
+                              fail_info=exc.fail_info, hresult=exc.hresult)
+        logger.warning("enrollment %s (transaction %s): %s; retrying later", name,
+                       transaction_id, exc)
+        return StepResult(kind=StepKind.ERROR, reason=str(exc), renewal=renewal, sent=True,
+                          new_request=new_request, transaction_id=transaction_id)
+
+
+# Hints for the failInfo names of RFC 8894 §3.2.1.4.
+_FAIL_INFO_HINTS = {
+    "badAlg": "the CA does not accept the algorithm; check the cipher setting",
+    "badMessageCheck": "the CA could not verify the request's signature",
+    "badRequest": "the CA refused the request; check the challenge password, DN and profile",
+    "badTime": "the signing time is out of range; check the device clock",
+    "badCertId": "the CA does not know the certificate; use re-enroll",
+}
+
+
+def rejection_reason(exc: scep_errors.CARejected) -> str:
+    """Return the state's reason for a rejection: failInfo, HRESULT and a hint."""
+    parts = [f"rejected by the CA: failInfo {exc.fail_info or 'absent'}"]
+    if exc.hresult:
+        parts.append(f"HRESULT {exc.hresult}")
+    hint = _FAIL_INFO_HINTS.get(exc.fail_info or "", "check the CA's log for the reason")
+    return f"{', '.join(parts)}; {hint}"
+
+
+def _der(certificate: x509.Certificate) -> bytes:
+    return scep_calls.certificate_der(certificate)
