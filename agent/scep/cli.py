@@ -1,0 +1,354 @@
+"""``pki-agent scep``: caps, cacert, enroll and poll against a SCEP server, like sscep.
+
+Exit codes: 0 issued (or success), 1 error, 2 usage, 3 pending, 4 rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from agent.scep.cacerts import (
+    FINGERPRINT_ALGORITHMS,
+    CACertificates,
+    TrustedCA,
+    fingerprint,
+    subject_text,
+)
+from agent.scep.capabilities import Capabilities
+from agent.scep.client import (
+    Issued,
+    Pending,
+    PendingTransaction,
+    SCEPClient,
+    prepare_enrollment,
+)
+from agent.scep.csr import KEY_SIZES, generate_key
+from agent.scep.envelope import ContentCipher
+from agent.scep.errors import CARejected, InvalidInput
+
+EXIT_ISSUED = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PENDING = 3
+EXIT_REJECTED = 4
+
+STATE_FILE = "state.json"
+PENDING_FILE = "pending.json"
+CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
+
+_EPILOG = (
+    "exit codes: 0 issued or success, 1 error, 2 usage, 3 pending (continue with "
+    "'pki-agent scep poll --out DIR'), 4 rejected by the CA"
+)
+_CIPHERS = [ContentCipher.AES128_CBC, ContentCipher.AES256_CBC, ContentCipher.TRIPLE_DES_CBC]
+
+
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` atomically: a temporary file with `mode`, fsync, then rename."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _client(args: argparse.Namespace) -> SCEPClient:
+    return SCEPClient(args.url, args.connect_timeout, args.read_timeout)
+
+
+def run_caps(args: argparse.Namespace) -> int:
+    """Print the server's capabilities and the choices the client makes from them."""
+    client = _client(args)
+    reply = client.transport.get("GetCACaps")  # unlike the daemon, show a failure
+    caps = Capabilities(tuple(reply.body.decode("utf-8", "replace").split()))
+    for name in caps.names:
+        print(name)
+    print(f"# PKIOperation method: {'POST' if caps.post_supported else 'GET'}")
+    print(f"# content cipher for aes128-cbc: {caps.choose_cipher(ContentCipher.AES128_CBC)}")
+    print(f"# signature digest: {caps.choose_digest()}")
+    return EXIT_ISSUED
+
+
+def _roles(
+    certificate: x509.Certificate, ca: TrustedCA | None, roots: list[x509.Certificate]
+) -> str:
+    roles = []
+    if ca is not None:
+        table = [
+            (ca.root, "root"),
+            (ca.recipient, "encryption"),
+            (ca.signer, "signature"),
+        ]
+        roles = [name for candidate, name in table if candidate == certificate]
+        if certificate in ca.intermediates:
+            roles.append("intermediate")
+        if certificate in ca.ras:
+            roles.append("ra")
+    elif certificate in roots:
+        roles.append("root")
+    return ",".join(roles) or "other"
+
+
+def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
+    roots = certs.root_candidates()[:1]
+    for certificate in certs.certificates:
+        print(f"{_roles(certificate, ca, roots)}: {subject_text(certificate.subject)}")
+        print(f"  issuer:  {subject_text(certificate.issuer)}")
+        print(f"  sha256:  {fingerprint(certificate)}")
+        print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
+    root = ca.root if ca is not None else (roots[0] if roots else None)
+    if root is not None:
+        print("root CA fingerprints:")
+        for algorithm in FINGERPRINT_ALGORITHMS:
+            print(f"  {algorithm}: {fingerprint(root, algorithm)}")
+
+
+def _save_certificates(directory: Path, certs: CACertificates) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for index, certificate in enumerate(certs.certificates):
+        write_private(directory / f"ca-{index}.pem", certificate.public_bytes(Encoding.PEM), 0o644)
+
+
+def run_cacert(args: argparse.Namespace) -> int:
+    """Print the GetCACert certificates and their roles; check the fingerprint if given."""
+    certs = _client(args).get_ca_cert()
+    ca = certs.verify(args.fingerprint, args.fingerprint_alg) if args.fingerprint else None
+    _print_certificates(certs, ca)
+    if args.out:
+        _save_certificates(args.out, certs)
+    return EXIT_ISSUED
+
+
+def with_method(caps: Capabilities, method: str) -> Capabilities:
+    """Return `caps` changed so PKIOperation goes by `method` (auto, post or get)."""
+    if method == "auto":
+        return caps
+    kept = [n for n in caps.names if n.lower() not in ("postpkioperation", "scepstandard")]
+    # SCEPStandard implied these; keep them explicit once it is removed.
+    kept += [name for name in ("AES", "SHA-256") if caps.has(name) and name not in kept]
+    if method == "post":
+        kept.append("POSTPKIOperation")
+    return Capabilities(tuple(kept))
+
+
+def read_challenge(args: argparse.Namespace) -> str | None:
+    """Return the challenge from --challenge, --challenge-file or the environment variable."""
+    if args.challenge is not None:
+        return str(args.challenge)
+    if args.challenge_file is not None:
+        return Path(args.challenge_file).read_text(encoding="utf-8").rstrip("\r\n")
+    return os.environ.get(args.challenge_env) or None
+
+
+def _trusted_ca(
+    client: SCEPClient, fingerprint_text: str | None, algorithm: str
+) -> tuple[TrustedCA, str]:
+    certs = client.get_ca_cert()
+    if fingerprint_text is None:
+        candidates = certs.root_candidates()
+        if not candidates:
+            raise InvalidInput("GetCACert reply", client.url, "no certificate")
+        fingerprint_text = fingerprint(candidates[0], algorithm)
+        print(
+            f"pki-agent: warning: no --fingerprint given, trusting the root CA with "
+            f"{algorithm} {fingerprint_text}",
+            file=sys.stderr,
+        )
+    return certs.verify(fingerprint_text, algorithm), fingerprint_text
+
+
+def _report(result: Issued | Pending, out: Path) -> int:
+    if isinstance(result, Pending):
+        write_private(out / PENDING_FILE, result.transaction.to_json().encode())
+        print(f"pending: transactionID {result.transaction.transaction_id}")
+        print(f"continue with: pki-agent scep poll --out {out}")
+        return EXIT_PENDING
+    certificate = result.certificate
+    chain = b"".join(c.public_bytes(Encoding.PEM) for c in result.chain)
+    write_private(out / "cert.pem", certificate.public_bytes(Encoding.PEM), 0o644)
+    write_private(out / "chain.pem", chain, 0o644)
+    (out / PENDING_FILE).unlink(missing_ok=True)
+    print(f"issued: {subject_text(certificate.subject)}")
+    print(f"  serial:  {certificate.serial_number:x}")
+    print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
+    print(f"  files:   {out / 'key.pem'}, {out / 'cert.pem'}, {out / 'chain.pem'}")
+    return EXIT_ISSUED
+
+
+def _rejected(exc: CARejected) -> int:
+    print(f"rejected: {exc}", file=sys.stderr)
+    return EXIT_REJECTED
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    """Enroll a new key and write key.pem, cert.pem and the state file to --out."""
+    challenge = read_challenge(args)
+    client = _client(args)
+    caps = with_method(client.get_ca_caps(), args.method)
+    ca, pinned = _trusted_ca(client, args.fingerprint, args.fingerprint_alg)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    key = generate_key(args.keysize)
+    write_private(out / "key.pem", _key_pem(key))
+    state = {
+        "url": args.url,
+        "fingerprint": pinned,
+        "fingerprint_alg": args.fingerprint_alg,
+        "method": args.method,
+    }
+    write_private(out / STATE_FILE, json.dumps(state, indent=2).encode(), 0o644)
+    request = prepare_enrollment(
+        key, args.dn, tuple(args.san), challenge, args.profile, args.cipher
+    )
+    print(f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}")
+    try:
+        result = client.enroll(ca, caps, request)
+    except CARejected as exc:
+        return _rejected(exc)
+    return _report(result, out)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    """Send CertPoll for the pending request saved in --out."""
+    out: Path = args.out
+    try:
+        state: dict[str, Any] = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
+        pending_text = (out / PENDING_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InvalidInput(
+            "--out", str(out), f"{exc.filename} not found: nothing is pending"
+        ) from exc
+    pending = PendingTransaction.from_json(pending_text)
+    client = SCEPClient(state["url"], args.connect_timeout, args.read_timeout)
+    caps = with_method(client.get_ca_caps(), state.get("method", "auto"))
+    ca, _ = _trusted_ca(client, state["fingerprint"], state["fingerprint_alg"])
+    try:
+        result = client.poll(ca, caps, pending)
+    except CARejected as exc:
+        return _rejected(exc)
+    return _report(result, out)
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect")
+    parser.add_argument(
+        "--read-timeout", type=float, default=30.0, help="seconds to wait for a reply"
+    )
+
+
+def _add_fingerprint_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fingerprint", help="hash of the Root CA certificate in hex; colons and spaces allowed"
+    )
+    parser.add_argument(
+        "--fingerprint-alg",
+        default="sha256",
+        choices=sorted(FINGERPRINT_ALGORITHMS),
+        help="hash algorithm of --fingerprint",
+    )
+
+
+def _subcommand(
+    subparsers: Any, name: str, summary: str, func: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=summary,
+        description=summary + ".",
+        epilog=_EPILOG,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.set_defaults(func=func)
+    _add_connection_options(parser)
+    return parser
+
+
+def _add_enroll_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dn", required=True, help="subject, most significant last: 'CN=host, C=UK'"
+    )
+    parser.add_argument(
+        "--san",
+        action="append",
+        default=[],
+        help="subjectAltName as dns:NAME, ip:ADDR, email:ADDR or uri:URI; repeatable",
+    )
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument("--challenge", help="challenge password (visible in shell history)")
+    secret.add_argument(
+        "--challenge-file", type=Path, help="file whose first line is the challenge"
+    )
+    parser.add_argument(
+        "--challenge-env",
+        default=CHALLENGE_ENV,
+        help="environment variable read for the challenge when no other source is given",
+    )
+    parser.add_argument(
+        "--cipher",
+        type=ContentCipher,
+        choices=_CIPHERS,
+        default=ContentCipher.AES128_CBC,
+        help="preferred content encryption; 3des-cbc is used when AES is not advertised",
+    )
+    parser.add_argument("--profile", help="certificate template name (OID 1.3.6.1.4.1.311.20.2)")
+    parser.add_argument(
+        "--keysize", type=int, choices=KEY_SIZES, default=2048, help="RSA key size in bits"
+    )
+    parser.add_argument(
+        "--method",
+        choices=("auto", "post", "get"),
+        default="auto",
+        help="HTTP method of PKIOperation; auto follows GetCACaps",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="directory for key.pem, cert.pem and state"
+    )
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``scep`` with the subcommands caps, cacert, enroll and poll."""
+    scep = subparsers.add_parser(
+        "scep",
+        help="troubleshoot a SCEP server",
+        description="Talk to a SCEP server (RFC 8894).",
+        epilog=_EPILOG,
+    )
+    commands = scep.add_subparsers(dest="scep_command", required=True)
+    caps = _subcommand(commands, "caps", "print the GetCACaps capabilities", run_caps)
+    caps.add_argument("url", help="SCEP URL, such as http://ca.example.com/scep")
+    cacert = _subcommand(
+        commands, "cacert", "print the CA certificates and their roles", run_cacert
+    )
+    cacert.add_argument("url", help="SCEP URL")
+    cacert.add_argument("--out", type=Path, help="directory to write ca-N.pem files to")
+    _add_fingerprint_options(cacert)
+    enroll = _subcommand(commands, "enroll", "enroll a new key and certificate", run_enroll)
+    enroll.add_argument("url", help="SCEP URL")
+    _add_fingerprint_options(enroll)
+    _add_enroll_options(enroll)
+    poll = _subcommand(commands, "poll", "poll the CA for a pending request", run_poll)
+    poll.add_argument("--out", type=Path, required=True, help="directory of the pending enrollment")
