@@ -83,6 +83,10 @@ def add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "--max-message-size", type=int, default=DEFAULT_MAX_MESSAGE_SIZE,
         help="maximum size of one received NETCONF message, in bytes",
     )
+    parser.add_argument(
+        "--no-daemon", action="store_true",
+        help="do not run the enrollment daemon: no SCEP traffic, state shows it not running",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
     parser.set_defaults(func=run_serve)
 
@@ -103,14 +107,16 @@ def add_hash_password_parser(
 
 
 def add_scep_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``pki-agent scep`` when the SCEP troubleshooting module is installed."""
+    """Add ``pki-agent scep`` when `agent.scep.cli` exists and provides ``add_parser``."""
     try:
         scep_cli = importlib.import_module("agent.scep.cli")
     except ModuleNotFoundError as exc:
         if exc.name != "agent.scep.cli":
             raise
         return
-    scep_cli.add_parser(subparsers)
+    add_parser = getattr(scep_cli, "add_parser", None)
+    if add_parser is not None:
+        add_parser(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +145,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         hello_timeout=args.hello_timeout,
         max_message_size=args.max_message_size,
+        daemon=not args.no_daemon,
     )
     asyncio.run(_serve_until_signal(settings))
     return 0

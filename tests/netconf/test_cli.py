@@ -1,0 +1,160 @@
+"""The ``pki-agent`` command line: help, logging, signals, hash-password and installation."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.cli import build_parser
+from agent.netconf.auth import PasswordHash
+from tests.fixtures.agent import REPO_ROOT, AgentFactory, RunningAgent
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (DEBUG|INFO|WARNING|ERROR) [\w.]+: \S")
+
+
+def run_agent_command(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "--state-dir",
+        "(default: 830)",
+        "(default: 127.0.0.1)",
+        "(default: admin)",
+        "(default: 10)",
+        "in bytes (default: 16777216)",
+        "seconds a client has to send its hello",
+        "--password-file",
+        "--authorized-keys",
+    ],
+)
+def test_serve_help_lists_defaults(expected: str) -> None:
+    result = run_agent_command("serve", "--help")
+    assert result.returncode == 0
+    assert expected in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-sessions", "0", "max sessions must be at least 1"),
+        ("--hello-timeout", "0", "hello timeout must be positive"),
+        ("--port", "70000", "port must be 0-65535"),
+        ("--max-message-size", "10", "max message size must be at least 1024 bytes"),
+    ],
+)
+def test_serve_rejects_invalid_setting(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    result = run_agent_command("serve", "--state-dir", str(tmp_path), option, value)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly(agent: RunningAgent, signum: signal.Signals) -> None:
+    session = agent.connect()
+    assert agent.proc is not None
+    agent.proc.send_signal(signum)
+    assert agent.proc.wait(30) == 0
+    log = agent.log()
+    assert f"received {signum.name}" in log
+    assert "NETCONF server stopped" in log
+    assert "session closed" in log
+    deadline = time.monotonic() + 10
+    while session.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not session.connected
+
+
+def test_log_lines_use_house_format(agent: RunningAgent) -> None:
+    with agent.connect():
+        pass
+    agent.stop()
+    lines = [line for line in agent.log().splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        assert LOG_LINE.match(line), line
+    assert any("[session=1 user=admin] session opened from 127.0.0.1" in line for line in lines)
+
+
+def test_hash_password_prints_line() -> None:
+    result = run_agent_command("hash-password", "--user", "operator", stdin="s3cret\n")
+    assert result.returncode == 0
+    username, _, hashed = result.stdout.strip().partition(":")
+    assert username == "operator"
+    assert PasswordHash.parse(hashed).verify("s3cret")
+    assert not PasswordHash.parse(hashed).verify("other")
+    assert "s3cret" not in result.stdout
+
+
+def test_hash_password_rejects_empty() -> None:
+    result = run_agent_command("hash-password", stdin="\n")
+    assert result.returncode == 2
+    assert "empty" in result.stderr
+
+
+def test_parser_mounts_scep_when_present() -> None:
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"serve", "hash-password"} <= set(commands)
+    has_scep_cli = importlib.util.find_spec("agent.scep.cli") is not None and hasattr(
+        importlib.import_module("agent.scep.cli"), "add_parser"
+    )
+    assert ("scep" in commands) == has_scep_cli
+
+
+def test_listen_default_is_loopback(agent_factory: AgentFactory) -> None:
+    agent = agent_factory()
+    assert f"listening on 127.0.0.1 port {agent.port}" in agent.log()
+
+
+@pytest.mark.slow
+def test_pip_install_in_fresh_venv(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    shutil.copytree(
+        REPO_ROOT, source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "*.egg-info", "build", "__pycache__", ".*_cache", "state"
+        ),
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(source)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert pip.returncode == 0, pip.stderr
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    help_result = subprocess.run(
+        [str(venv / "bin" / "pki-agent"), "serve", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert help_result.returncode == 0, help_result.stderr
+    assert "--state-dir" in help_result.stdout
+    installed_module = venv / "share" / "pki-agent" / "yang" / "pki-agent.yang"
+    assert installed_module.is_file()
+    schema_result = subprocess.run(
+        [
+            str(venv / "bin" / "python"), "-c",
+            "from agent.schema import Schema; print(Schema.load().module.name())",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert schema_result.returncode == 0, schema_result.stderr
+    assert schema_result.stdout.strip() == "pki-agent"
