@@ -32,6 +32,7 @@ class App:
     hub: NotificationHub | None = None
     schema: Any = None
     datastores: Any = None
+    daemon: Any = None
 
 
 def build_app(settings: Settings) -> App:
@@ -61,12 +62,18 @@ def build_app(settings: Settings) -> App:
 
 
 def attach_backends(app: App) -> None:
-    """Register the backends (the enrollment daemon) in `app.hooks`.
+    """Create the enrollment daemon and register it in `app.hooks`; `run` starts it."""
+    if not app.settings.daemon:
+        logger.info("enrollment daemon disabled by --no-daemon")
+        return
+    from agent.enrollment import EnrollmentDaemon
 
-    TODO: the enrollment daemon is not written yet, so no backend registers
-    commit subscribers, state providers or RPC handlers.
-    """
-    logger.debug("no backend to attach; %d commit subscribers", len(app.hooks.commit_subscribers))
+    daemon = EnrollmentDaemon.create(app.hooks, app.settings.state_dir)
+    daemon.attach()
+    if app.datastores is not None:
+        # The datastores published the start-up load before the daemon subscribed.
+        daemon.on_commit({}, app.datastores.running_json)
+    app.daemon = daemon
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -74,12 +81,16 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     attach_backends(app)
+    if app.daemon is not None:
+        await app.daemon.start()
     await app.server.start()
     try:
         await stop.wait()
     finally:
         logger.info("stopping")
         await app.server.stop()
+        if app.daemon is not None:
+            await app.daemon.stop()
 
 
 class BaseOnlyProcessor:

@@ -31,6 +31,8 @@ class Settings:
     hello_timeout: float = DEFAULT_HELLO_TIMEOUT
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     login_timeout: float = DEFAULT_LOGIN_TIMEOUT
+    daemon: bool = True
+    """Run the enrollment daemon; without it the state shows the daemon as not running."""
 
     def __post_init__(self) -> None:
         checks = [

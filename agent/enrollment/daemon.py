@@ -17,13 +17,19 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.enrollment import runtime
-from agent.enrollment.config import DaemonConfig, parse_config
-from agent.enrollment.outcomes import StepKind, StepRequest, StepResult
+from agent.enrollment.config import DaemonConfig, ServerConfig, parse_config
+from agent.enrollment.outcomes import DiscoveryResult, StepKind, StepRequest, StepResult
 from agent.enrollment.rpc import RPCHandlers
-from agent.enrollment.state import EnrollmentState, Snapshot, render_state
+from agent.enrollment.state import (
+    EnrollmentState,
+    EnrollmentView,
+    ServerStatus,
+    Snapshot,
+    render_state,
+)
 from agent.enrollment.timing import Clock, SystemClock, format_time
 from agent.enrollment.worker import Worker
 from agent.hooks import Hooks, JSONData
@@ -31,8 +37,39 @@ from agent.pki import PKIStore
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # The scheduler wakes at least this often, so a clock jump cannot stall it.
 MAX_SLEEP_SECONDS = 60.0
+
+
+async def run_in_thread(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call in a daemon thread and await its result.
+
+    Unlike `asyncio.to_thread`, a call stuck on a slow CA does not hold up
+    interpreter exit; the store's atomic writes make an abandoned write safe.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result = function(*args)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=target, name=f"enrollment-{function.__name__}", daemon=True).start()
+    return await future
 
 
 class EnrollmentDaemon:
@@ -75,7 +112,7 @@ class EnrollmentDaemon:
 
     async def start(self, run_scheduler: bool = True) -> None:
         """Load the store and start the scheduler (tests may step it with `run_due`)."""
-        await asyncio.to_thread(self.store.load)
+        await run_in_thread(self.store.load)
         self.started = self.clock.now()
         self._wake = asyncio.Event()
         if self._pending_config is not None:
@@ -254,7 +291,7 @@ class EnrollmentDaemon:
 
     async def _discover(self, label: str, generation: int) -> None:
         record = self.servers[label]
-        result = await asyncio.to_thread(self.worker.discover, record.config)
+        result = await run_in_thread(self._run_discovery, record.config)
         current = self.servers.get(label)
         if current is None or current.generation != generation:
             return
@@ -276,11 +313,12 @@ class EnrollmentDaemon:
     async def _purge_enrollment(self, name: str) -> None:
         if name in self.enrollments:
             return
-        await asyncio.to_thread(self.store.delete_lineage, name)
+        await run_in_thread(self.store.delete_lineage, name)
 
     async def _step(self, name: str, record: runtime.EnrollmentRecord) -> None:
         server = self.servers.get(record.config.server)
         if server is None or server.context is None:
+            record.waiting_for_server = True
             return
         request = StepRequest(config=record.config, context=server.context,
                               now=self.clock.now(), reset=record.reset,
@@ -288,17 +326,28 @@ class EnrollmentDaemon:
         generation = record.generation
         record.reset = False
         record.renew_now = False
-        result = await asyncio.to_thread(self._run_step, request)
+        result = await run_in_thread(self._run_step, request)
         current = self.enrollments.get(name)
         if current is None or current.generation != generation:
             return
-        previous = current.view.state
+        before = current.view
         with self._lock:
             runtime.apply_step(current, result, self.clock.now(), self.config.poll_interval,
                                self.random)
-        if result.kind is not StepKind.IDLE:
-            self._announce(previous, current)
+        after = current.view
+        # One log line and one notification per change, not one per CertPoll.
+        if _change_key(before) != _change_key(after):
+            self._announce(before.state, current)
         self._check_expiring(current, result)
+
+    def _run_discovery(self, server: ServerConfig) -> DiscoveryResult:
+        try:
+            return self.worker.discover(server)
+        except Exception as exc:
+            # A bug or a store write error must not stop the checks; retried with backoff.
+            logger.exception("enrollment server %s: check failed unexpectedly", server.label)
+            return DiscoveryResult(status=ServerStatus.CA_NOT_DOWNLOADED,
+                                   message=f"internal error: {type(exc).__name__}: {exc}")
 
     def _run_step(self, request: StepRequest) -> StepResult:
         try:
@@ -341,3 +390,7 @@ class EnrollmentDaemon:
         logger.log(level, "enrollment server %s (id %d): %s%s", record.config.label,
                    record.config.id, record.view.status,
                    f": {record.view.message}" if record.view.message else "")
+
+
+def _change_key(view: EnrollmentView) -> tuple[object, ...]:
+    return (view.state, view.renewing, view.transaction_id, view.fail_info, view.hresult)

@@ -1,12 +1,11 @@
 """Handlers of the module's RPCs: trigger, renew-now, re-enroll, remove-ca-certificate.
 
 Each handler only changes in-memory records and wakes the scheduler, except
-remove-ca-certificate, which deletes one small file in a worker thread.
+remove-ca-certificate, which also deletes one small file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -103,7 +102,7 @@ class RPCHandlers:
     async def remove_ca_certificate(self, rpc_input: JSONData) -> JSONData | None:
         """Delete one CA-local row by label; the server is checked again at once."""
         label = _input_leaf(rpc_input, "label")
-        row = await asyncio.to_thread(self.daemon.store.remove_ca_certificate, label)
+        row = self.daemon.store.remove_ca_certificate(label)
         logger.info("CA certificate %s of server %s removed", label, row.server)
         server = self.daemon.servers.get(row.server)
         if server is not None and server.config.enabled:

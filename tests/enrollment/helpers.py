@@ -46,7 +46,9 @@ class ScriptedWorker:
         if self.gate is not None:
             self.gate.wait(timeout=30)
         self.discovered.append(server.label)
-        return self.discoveries[server.label].popleft()
+        queue = self.discoveries[server.label]
+        # The last queued result repeats, for the periodic re-checks.
+        return queue.popleft() if len(queue) > 1 else queue[0]
 
     def step(self, request: StepRequest) -> StepResult:
         self.requests.append(request)
