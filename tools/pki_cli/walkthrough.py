@@ -1,0 +1,394 @@
+"""The enrollment walkthrough behind ``scripts/demo``: two test CAs, the agent, two enrollments.
+
+``python -m tools.pki_cli.walkthrough [start|stop] [--dir DIR]``. Every
+process listens on 127.0.0.1 only and keeps its state under DIR
+(default ``demo-state``). ``start`` first stops what an earlier run left
+running and clears DIR, so running it twice gives the same result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from lxml import etree
+
+from agent.errors import AgentError
+from tools.pki_cli import editxml
+from tools.pki_cli.client import ConnectionSettings, Session
+from tools.pki_cli.processes import (
+    ProcessError,
+    is_running,
+    pick_port,
+    start,
+    stop_all,
+    wait_for_port,
+)
+from tools.pki_cli.state import JSONData, pki_body
+
+HOST = "127.0.0.1"
+USER = "admin"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_AGENT_PORT = 8830
+START_TIMEOUT = 30.0
+"""Seconds that a CA or the agent may take to start listening."""
+ENROLL_TIMEOUT = 60.0
+"""Seconds to wait for a request to reach its CA, and for the certificate after approval."""
+STEPS = 7
+
+
+class WalkthroughError(AgentError):
+    """A step of the walkthrough failed."""
+
+    def __init__(self, step: str, problem: str) -> None:
+        self.step = step
+        self.problem = problem
+        super().__init__(f"{step}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class TestCA:
+    """A running test CA, as announced on its standard output."""
+
+    label: str
+    personality: str
+    state_dir: Path
+    url: str
+    sha256: str
+    md5: str
+    pid: int
+
+
+@dataclass
+class Walkthrough:
+    """The state of one run: directories, processes and connection settings."""
+
+    demo_dir: Path
+    agent_port: int = 0
+    cas: dict[str, TestCA] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def key_path(self) -> Path:
+        return self.demo_dir / "client" / "id_ed25519"
+
+    def settings(self) -> ConnectionSettings:
+        return ConnectionSettings(HOST, self.agent_port, USER, str(self.key_path), None, 30.0)
+
+    def cli_env(self) -> dict[str, str]:
+        return {
+            "PKI_CLI_HOST": HOST,
+            "PKI_CLI_PORT": str(self.agent_port),
+            "PKI_CLI_USER": USER,
+            "PKI_CLI_KEY": str(self.key_path),
+        }
+
+
+def say(text: str = "") -> None:
+    """Print one progress line at once, so a pipe shows each step as it happens."""
+    print(text, flush=True)
+
+
+def _step(number: int, title: str) -> None:
+    say()
+    say(f"[{number}/{STEPS}] {title}")
+
+
+def _display(arguments: Sequence[str], secret_after: Sequence[str] = ("password",)) -> str:
+    """Quote a command for display, with the value after each secret keyword masked."""
+    shown = []
+    mask_next = False
+    for argument in arguments:
+        shown.append("********" if mask_next else shlex.quote(argument))
+        mask_next = argument in secret_after
+    return " ".join(shown)
+
+
+def pki_cli(run: Walkthrough, *words: str, check: bool = True) -> str:
+    """Run pki-cli with the walkthrough's connection settings, echoing the command and output."""
+    say(f"$ pki-cli {_display(words)}")
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.pki_cli", *words],
+        cwd=REPO_ROOT, env={**os.environ, **run.cli_env()},
+        capture_output=True, text=True, check=False,
+    )
+    output = completed.stdout + completed.stderr
+    for line in output.rstrip("\n").splitlines():
+        say(f"  {line}")
+    if check and completed.returncode != 0:
+        raise WalkthroughError(f"pki-cli {words[0]}", f"exit code {completed.returncode}")
+    return output
+
+
+def scep_admin(ca: TestCA, *arguments: str, show: bool = True) -> str:
+    """Run the test CA's admin command and return its standard output."""
+    command = ["python", "-m", "tools.scep_ca", "admin", "--state", str(ca.state_dir),
+               *arguments]
+    if show:
+        say(f"$ {_display(command)}")
+    completed = subprocess.run(
+        [sys.executable, *command[1:]], cwd=REPO_ROOT, capture_output=True, text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise WalkthroughError(f"CA {ca.label} admin {arguments[0]}",
+                               completed.stderr.strip() or f"exit code {completed.returncode}")
+    return completed.stdout
+
+
+def _read_announcement(path: Path, pid: int, log_path: Path) -> dict[str, str]:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        values = dict(
+            (key, shlex.split(value)[0] if value else "")
+            for key, _, value in (line.partition("=") for line in text.splitlines())
+        )
+        if "SCEP_URL" in values and "SCEP_CA_MD5" in values:
+            return values
+        if not is_running(pid):
+            raise ProcessError("test CA", "exited during start-up", log_path)
+        time.sleep(0.05)
+    raise ProcessError("test CA", f"printed no SCEP URL within {START_TIMEOUT:.0f} s", log_path)
+
+
+def start_ca(run: Walkthrough, label: str, personality: str, *extra: str) -> TestCA:
+    """Start one test CA with manual approval and wait for its announcement."""
+    state_dir = run.demo_dir / personality
+    stdout_path = run.demo_dir / f"{personality}.out"
+    command = [sys.executable, "-m", "tools.scep_ca", "--personality", personality,
+               "--state", str(state_dir), "--approval", "manual", *extra]
+    started = start(run.demo_dir, personality, command, stdout_path, cwd=REPO_ROOT)
+    values = _read_announcement(stdout_path, started.pid, started.log_path)
+    ca = TestCA(label, personality, state_dir, values["SCEP_URL"], values["SCEP_CA_SHA256"],
+                values["SCEP_CA_MD5"], started.pid)
+    say(f"  {label}: {personality} personality at {ca.url} (pid {ca.pid})")
+    return ca
+
+
+def write_client_key(run: Walkthrough) -> Path:
+    """Generate the Ed25519 client key and the agent's authorized_keys file."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    run.key_path.parent.mkdir(parents=True, exist_ok=True)
+    run.key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ))
+    run.key_path.chmod(0o600)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+    authorized_keys = run.key_path.parent / "authorized_keys"
+    authorized_keys.write_text(f"{public} pki-agent-demo\n")
+    return authorized_keys
+
+
+def write_env_file(run: Walkthrough) -> Path:
+    """Write ``DIR/env`` with the PKI_CLI_* settings, for ``. DIR/env`` in a shell."""
+    path = run.demo_dir / "env"
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in run.cli_env().items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = ENROLL_TIMEOUT) -> None:
+    """Poll ``check`` every 0.2 s until it returns True.
+
+    Raises:
+        WalkthroughError: ``timeout`` seconds passed first.
+    """
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise WalkthroughError(what, f"not reached within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _get(run: Walkthrough, subtree_filter: etree._Element) -> JSONData:
+    with Session(run.settings()) as session:
+        return pki_body(session.get(subtree_filter))
+
+
+def _server_statuses(run: Walkthrough) -> dict[str, str]:
+    body = _get(run, editxml.filter_daemon_and_servers())
+    return {server.get("label", ""): server.get("state", {}).get("status", "")
+            for server in body.get("enroll-server", [])}
+
+
+def _enrollment_states(run: Walkthrough) -> dict[str, str]:
+    body = _get(run, editxml.filter_certificates())
+    return {enrollment.get("name", ""): enrollment.get("state", {}).get("state", "")
+            for enrollment in body.get("cert", {}).get("enroll", [])}
+
+
+def _has_pending(ca: TestCA) -> bool:
+    pending = json.loads(scep_admin(ca, "pending", show=False))
+    return bool(pending)
+
+
+def step_start_cas(run: Walkthrough, openxpki_challenge: str) -> None:
+    _step(2, "Starting two SCEP test CAs on 127.0.0.1 (requests wait for manual approval)")
+    run.cas["xpki-srv"] = start_ca(run, "xpki-srv", "openxpki", "--challenge", openxpki_challenge)
+    run.cas["win-srv"] = start_ca(run, "win-srv", "ndes")
+
+
+def step_start_agent(run: Walkthrough) -> None:
+    _step(3, "Starting the agent")
+    authorized_keys = write_client_key(run)
+    run.agent_port = pick_port(HOST, int(os.environ.get("PKI_DEMO_PORT", DEFAULT_AGENT_PORT)))
+    state_dir = run.demo_dir / "agent"
+    command = [sys.executable, "-m", "agent", "serve", "--state-dir", str(state_dir),
+               "--listen", HOST, "--port", str(run.agent_port),
+               "--authorized-keys", str(authorized_keys), "--user", USER]
+    started = start(run.demo_dir, "agent", command, cwd=REPO_ROOT)
+    wait_for_port(HOST, run.agent_port, started, START_TIMEOUT)
+    write_env_file(run)
+    say(f"  pki-agent serve on {HOST}:{run.agent_port} (pid {started.pid}), "
+        f"log in {started.log_path}")
+
+
+def step_configure_servers(run: Walkthrough) -> None:
+    _step(4, "Configuring the enrollment servers xpki-srv and win-srv")
+    xpki, win = run.cas["xpki-srv"], run.cas["win-srv"]
+    pki_cli(run, "enroll-server", "1", "label", "xpki-srv",
+            "description", "OpenXPKI test CA", "url", xpki.url,
+            "fingerprint", xpki.sha256, "fingerprint-alg", "sha256",
+            "cipher", "aes256-cbc", "renew-request", "pkcs-req")
+    # NDES's admin page shows the MD5 thumbprint as four groups of eight
+    # hex digits; the agent accepts it as typed.
+    thumbprint = " ".join(win.md5[i:i + 8].upper() for i in range(0, len(win.md5), 8))
+    pki_cli(run, "enroll-server", "2", "label", "win-srv",
+            "description", "Windows NDES test CA", "url", win.url,
+            "fingerprint", thumbprint, "fingerprint-alg", "md5",
+            "cipher", "3des-cbc", "renew-request", "renewal-req")
+    wait_until("both servers responding",
+               lambda: set(_server_statuses(run).values()) == {"responding"})
+    pki_cli(run, "show")
+
+
+def step_enroll(run: Walkthrough, openxpki_challenge: str) -> None:
+    _step(5, "Enrolling mycert1 (OpenXPKI) and mycert2 (NDES)")
+    win = run.cas["win-srv"]
+    ndes_challenge = scep_admin(win, "issue-challenge").strip()
+    say("  (a one-time challenge password, used below and never shown)")
+    pki_cli(run, "cert", "enroll", "mycert1", "server", "xpki-srv",
+            "password", openxpki_challenge, "dn", "CN=mycert1.co.uk, C=UK",
+            "san", "192.168.100.101", "profile", "tls-server")
+    pki_cli(run, "cert", "enroll", "mycert2", "server", "win-srv",
+            "password", ndes_challenge, "dn", "CN=mycert2.co.uk, C=UK",
+            "san", "192.168.100.102", "profile", "IPSECIntermediateOffline")
+
+
+def step_approve(run: Walkthrough) -> None:
+    _step(6, "The requests are PENDING at the CAs: approving them, then triggering the agent")
+    for ca in run.cas.values():
+        wait_until(f"a pending request at {ca.label}", partial(_has_pending, ca))
+    pki_cli(run, "cert", "show")
+    pki_cli(run, "cert", "show", "mycert2")
+    for ca in run.cas.values():
+        scep_admin(ca, "approve")
+        say(f"  approved the request at {ca.label}")
+    pki_cli(run, "trigger")
+
+
+def step_show_issued(run: Walkthrough) -> None:
+    _step(7, "Issued certificates, with the CA and RA rows")
+    wait_until("mycert1 and mycert2 issued",
+               lambda: _enrollment_states(run) == {"mycert1": "issued", "mycert2": "issued"})
+    pki_cli(run, "cert", "show")
+    pki_cli(run, "cert", "show", "mycert1")
+
+
+def print_closing(run: Walkthrough) -> None:
+    elapsed = time.monotonic() - run.started_at
+    env_file = run.demo_dir / "env"
+    say()
+    say(f"Done in {elapsed:.1f} s. The agent and the two CAs keep running on 127.0.0.1.")
+    say()
+    say("Connect with pki-cli:")
+    say(f"  . {env_file}")
+    say(f"  {REPO_ROOT / '.venv/bin/pki-cli'} cert show")
+    say()
+    say("Connect with ncclient:")
+    say(f"  {REPO_ROOT / '.venv/bin/python'} - <<'EOF'")
+    say("  from ncclient import manager")
+    say(f"  with manager.connect(host={HOST!r}, port={run.agent_port}, username={USER!r},")
+    say(f"                       key_filename={str(run.key_path)!r},")
+    say("                       hostkey_verify=False, allow_agent=False,")
+    say("                       look_for_keys=False) as m:")
+    say("      print(m.get(filter=('subtree', '<pki xmlns=\"urn:pki-agent:yang:pki-agent\"/>')))")
+    say("  EOF")
+    say()
+    stop = f"{REPO_ROOT / 'scripts/demo'} stop"
+    if run.demo_dir != (REPO_ROOT / "demo-state").resolve():
+        stop += f" --dir {shlex.quote(str(run.demo_dir))}"
+    say(f"Stop them: {stop}")
+
+
+def run_start(demo_dir: Path) -> int:
+    """Run the whole walkthrough; on failure stop what it started and return 1."""
+    stopped = stop_all(demo_dir)
+    if stopped:
+        say(f"Stopped the processes of the previous run: {', '.join(stopped)}")
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(parents=True)
+    run = Walkthrough(demo_dir)
+    openxpki_challenge = secrets.token_hex(8)
+    say(f"pki-agent walkthrough: enroll two certificates from two local test CAs "
+        f"(state in {demo_dir})")
+    _step(1, "Environment ready: scripts/setup installed the Debian packages and .venv")
+    try:
+        step_start_cas(run, openxpki_challenge)
+        step_start_agent(run)
+        step_configure_servers(run)
+        step_enroll(run, openxpki_challenge)
+        step_approve(run)
+        step_show_issued(run)
+    except (WalkthroughError, ProcessError, AgentError) as exc:
+        say()
+        say(f"demo: FAILED: {exc}")
+        say(f"demo: logs are in {demo_dir}; stopping what this run started")
+        stop_all(demo_dir)
+        return 1
+    print_closing(run)
+    return 0
+
+
+def run_stop(demo_dir: Path) -> int:
+    """Stop the processes that a walkthrough recorded in ``demo_dir``."""
+    stopped = stop_all(demo_dir)
+    say(f"Stopped: {', '.join(stopped)}" if stopped else f"Nothing running from {demo_dir}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``scripts/demo``."""
+    parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", nargs="?", choices=("start", "stop"), default="start")
+    parser.add_argument("--dir", type=Path,
+                        default=Path(os.environ.get("PKI_DEMO_DIR", REPO_ROOT / "demo-state")),
+                        help="state and log directory (default: PKI_DEMO_DIR or demo-state)")
+    arguments = parser.parse_args(argv)
+    demo_dir = arguments.dir.resolve()
+    if arguments.action == "stop":
+        return run_stop(demo_dir)
+    return run_start(demo_dir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
