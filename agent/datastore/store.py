@@ -214,10 +214,10 @@ class Datastores:
 
     def validate(self, source: DataTree) -> None:
         work = source.copy()
+        self._check_labels(work)
         issues = self.schema.validate(work)
         if issues:
             raise InvalidConfigError(issues)
-        self._check_labels(work)
 
     def commit(self, session_id: int, *, confirmed: bool = False,
                timeout: int = DEFAULT_CONFIRM_TIMEOUT, persist: str | None = None,
@@ -280,11 +280,10 @@ class Datastores:
 
     # Installing a new running configuration
 
-    def _check_labels(self, new: DataTree, new_json: JSONData | None = None) -> None:
+    def _check_labels(self, new: DataTree) -> None:
         """Reject a change of a committed server label, the one rule libyang cannot express."""
         old = {s["id"]: s.get("label") for s in self._servers(self._running_json)}
-        if new_json is None:
-            new_json = json.loads(new.print_json())
+        new_json = json.loads(new.print_json())
         for server in self._servers(new_json):
             before = old.get(server["id"])
             if before is not None and before != server.get("label"):
@@ -299,12 +298,14 @@ class Datastores:
         return servers
 
     def _install_running(self, new: DataTree, reason: str, *, check_labels: bool = True) -> None:
+        # The label rule is checked first: a renamed server also breaks the
+        # leafrefs to it, and the label error says what to do.
+        if check_labels:
+            self._check_labels(new)
         issues = self.schema.validate(new)
         if issues:
             raise InvalidConfigError(issues)
         new_json = json.loads(new.print_json(WithDefaults.REPORT_ALL))
-        if check_labels:
-            self._check_labels(new, new_json)
         write_atomic(self._dir / "running.xml", new.print_xml().encode())
         old_json = self._running_json
         self._running = new

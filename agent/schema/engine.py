@@ -65,11 +65,13 @@ class Schema:
     def load(cls, yang_dir: Path | None = None) -> Schema:
         """Load pki-agent and the IETF modules the server implements."""
         dirs = default_search_dirs(yang_dir)
-        # The error path of a validation failure is only resolved when a log
-        # callback asks for it.  The messages are reported to the client, so
-        # the libyang logger is kept quiet.
+        # libyang resolves the data path of an error only for a log callback
+        # that asks for it.  The errors are stored in the context as well and
+        # reported to the client, so the callback's log records are dropped.
         libyang.configure_logging(True, logging.ERROR)
-        logging.getLogger("libyang").propagate = False
+        libyang_logger = logging.getLogger("libyang")
+        if _drop_record not in libyang_logger.filters:
+            libyang_logger.addFilter(_drop_record)
         context = libyang.Context(":".join(str(d) for d in dirs))
         try:
             context.load_module(MODULE)
@@ -182,6 +184,10 @@ class Schema:
         """Return the RFC 8525 yang-library data of the context."""
         root = self.context.get_yanglib_data()
         return DataTree(self.context, root)
+
+
+def _drop_record(record: logging.LogRecord) -> bool:
+    return False
 
 
 def _namespace(mod: libyang.Module) -> str:

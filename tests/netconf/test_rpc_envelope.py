@@ -1,0 +1,166 @@
+"""The rpc envelope: namespaces, attributes, message-id, parser hardening, unknown operations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.netconf.rpc_harness import (
+    BASE_NS,
+    Harness,
+    error_fields,
+    errors,
+    harness_fixture,
+    is_ok,
+)
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[Harness]:
+    yield from harness_fixture(tmp_path)
+
+
+def test_prefixed_rpc_gets_base_namespace_reply(harness: Harness) -> None:
+    session = harness.open()
+    message = (f'<nc:rpc xmlns:nc="{BASE_NS}" message-id="7">'
+               "<nc:lock><nc:target><nc:nosuch/></nc:target></nc:lock></nc:rpc>").encode()
+    reply = harness.raw(session, message)
+
+    assert reply.tag == f"{{{BASE_NS}}}rpc-reply"
+    assert reply.get("message-id") == "7"
+    [error] = errors(reply)
+    for element in error.iter():
+        assert etree.QName(element).namespace == BASE_NS, element.tag
+    assert error_fields(error)["error-tag"] == "invalid-value"
+    assert error.find(f"{{{BASE_NS}}}error-info/{{{BASE_NS}}}bad-element") is not None
+
+
+def test_reply_echoes_every_rpc_attribute(harness: Harness) -> None:
+    session = harness.open()
+    message = (f'<rpc xmlns="{BASE_NS}" xmlns:ex="urn:example" message-id="101" '
+               'ex:user-id="fred" plain="x"><discard-changes/></rpc>').encode()
+    reply = harness.raw(session, message)
+
+    assert reply.get("message-id") == "101"
+    assert reply.get("{urn:example}user-id") == "fred"
+    assert reply.get("plain") == "x"
+    assert is_ok(reply)
+
+
+def test_missing_message_id_is_missing_attribute(harness: Harness) -> None:
+    session = harness.open()
+    reply = harness.raw(session, f'<rpc xmlns="{BASE_NS}"><get/></rpc>'.encode())
+
+    [error] = errors(reply)
+    fields = error_fields(error)
+    assert fields["error-type"] == "rpc"
+    assert fields["error-tag"] == "missing-attribute"
+    info = error.find(f"{{{BASE_NS}}}error-info")
+    assert info is not None
+    assert info.findtext(f"{{{BASE_NS}}}bad-attribute") == "message-id"
+    assert info.findtext(f"{{{BASE_NS}}}bad-element") == "rpc"
+    assert session.in_bad_rpcs == 1
+
+
+def test_comment_inside_rpc_is_ignored(harness: Harness) -> None:
+    session = harness.open()
+    message = (f'<rpc xmlns="{BASE_NS}" message-id="1"><!-- a note -->'
+               "<lock><!-- another --><target><candidate/></target></lock></rpc>").encode()
+    reply = harness.raw(session, message)
+
+    assert is_ok(reply)
+
+
+@pytest.mark.parametrize(
+    ("operation", "bad_element"),
+    [
+        ("<frobnicate/>", "frobnicate"),
+        ('<get><filter type="subtree"/><extra/></get>', "extra"),
+        ("<commit><persist-all/></commit>", "persist-all"),
+        ("<edit-config><target><candidate/></target><url>file:///tmp/x</url></edit-config>",
+         "url"),
+        ("<copy-config><target><url>file:///tmp/x</url></target>"
+         "<source><running/></source></copy-config>", "url"),
+        ('<get-config><source><running/></source><with-defaults>trim</with-defaults>'
+         "</get-config>", "with-defaults"),
+    ],
+)
+def test_unknown_operation_or_parameter_is_not_supported(
+    harness: Harness, operation: str, bad_element: str,
+) -> None:
+    session = harness.open()
+    reply = harness.send(session, operation)
+
+    [error] = errors(reply)
+    assert error_fields(error)["error-tag"] == "operation-not-supported"
+    info = error.find(f"{{{BASE_NS}}}error-info")
+    assert info is not None
+    assert info.findtext(f"{{{BASE_NS}}}bad-element") == bad_element
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"<rpc",
+        (f'<!DOCTYPE rpc [<!ENTITY x "boom">]><rpc xmlns="{BASE_NS}" message-id="1">'
+         "<get/></rpc>").encode(),
+        (f'<rpc xmlns="{BASE_NS}" message-id="1"><get><filter>'
+         + "<a>" * 80 + "</a>" * 80 + "</filter></get></rpc>").encode(),
+        b'<hello xmlns="urn:example"/>',
+    ],
+    ids=["not-well-formed", "doctype", "too-deep", "not-rpc"],
+)
+def test_malformed_message_is_rejected_and_closes(harness: Harness, message: bytes) -> None:
+    session = harness.open()
+    reply = harness.raw(session, message)
+
+    [error] = errors(reply)
+    assert error_fields(error)["error-tag"] == "malformed-message"
+    assert session.close_requested
+
+
+def test_entity_in_rpc_is_not_expanded(harness: Harness) -> None:
+    session = harness.open()
+    message = (f'<rpc xmlns="{BASE_NS}" message-id="&amp;x"><discard-changes/></rpc>').encode()
+    reply = harness.raw(session, message)
+
+    assert reply.get("message-id") == "&x"
+    assert is_ok(reply)
+
+
+def test_counters_track_rpcs_and_errors(harness: Harness) -> None:
+    session = harness.open()
+    harness.send(session, "<discard-changes/>")
+    harness.send(session, "<frobnicate/>")
+
+    assert session.in_rpcs == 2
+    assert session.out_rpc_errors == 1
+    assert harness.processor.services.statistics.in_rpcs == 2
+
+
+def test_capabilities_list_what_is_implemented(harness: Harness) -> None:
+    capabilities = harness.processor.capabilities()
+
+    for expected in (
+        "urn:ietf:params:netconf:base:1.0",
+        "urn:ietf:params:netconf:base:1.1",
+        "urn:ietf:params:netconf:capability:candidate:1.0",
+        "urn:ietf:params:netconf:capability:confirmed-commit:1.1",
+        "urn:ietf:params:netconf:capability:rollback-on-error:1.0",
+        "urn:ietf:params:netconf:capability:validate:1.1",
+        "urn:ietf:params:netconf:capability:startup:1.0",
+        "urn:ietf:params:netconf:capability:xpath:1.0",
+        "urn:ietf:params:netconf:capability:writable-running:1.0",
+        "urn:ietf:params:netconf:capability:notification:1.0",
+        "urn:ietf:params:netconf:capability:interleave:1.0",
+    ):
+        assert expected in capabilities
+    assert not any(":url:" in uri for uri in capabilities)
+    assert any(uri.startswith("urn:ietf:params:netconf:capability:with-defaults:1.0"
+                              "?basic-mode=explicit") for uri in capabilities)
+    assert any("module=pki-agent&revision=2026-12-04" in uri for uri in capabilities)
+    assert any(uri.startswith("urn:ietf:params:netconf:capability:yang-library:1.1")
+               for uri in capabilities)
