@@ -1,0 +1,411 @@
+"""Tests of the SCEP client against the mock CA on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from urllib.parse import unquote
+
+import pytest
+
+from agent.scep import cms
+from agent.scep.attributes import MessageType, PKIStatus
+from agent.scep.capabilities import Capabilities
+from agent.scep.client import (
+    Issued,
+    Pending,
+    PendingTransaction,
+    RenewRequest,
+    SCEPClient,
+    prepare_enrollment,
+    renew,
+)
+from agent.scep.csr import build_csr
+from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
+from agent.scep.transport import encode_get_message
+from tests.scep.conftest import PKIFactory
+from tests.scep.mock_ca import MockCA, PKIRequest, Reply
+
+DN = "CN=device.example, O=Example, C=UK"
+
+
+def _setup(mock_ca: MockCA) -> tuple[SCEPClient, Capabilities]:
+    client = SCEPClient(mock_ca.url, connect_timeout=2.0, read_timeout=5.0)
+    return client, client.get_ca_caps()
+
+
+def _trusted(client: SCEPClient, mock_ca: MockCA):
+    from agent.scep.cacerts import fingerprint
+
+    return client.get_ca_cert().verify(fingerprint(mock_ca.ca.certificate))
+
+
+def test_get_encoding_escapes_base64() -> None:
+    payload = b"\xfb\xff\xbf>?"
+    encoded = base64.b64encode(payload).decode()
+    assert "+" in encoded and "/" in encoded
+
+    value = encode_get_message(payload)
+
+    assert "+" not in value and "/" not in value and "=" not in value
+    assert "%2B" in value and "%2F" in value
+    assert base64.b64decode(unquote(value)) == payload
+
+
+def test_enroll_post(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    key = pki.key()
+
+    result = client.enroll(ca, caps, prepare_enrollment(key, DN, ("dns:device.example",), "pw"))
+
+    assert isinstance(result, Issued)
+    assert result.certificate.public_key() == key.public_key()
+    assert result.chain == (mock_ca.ca.certificate,)
+    post = mock_ca.requests[-1]
+    assert post.method == "POST"
+    assert post.headers["Content-Type"] == "application/x-pki-message"
+    assert int(post.headers["Content-Length"]) == len(post.body)
+    assert mock_ca.pki_requests[-1].message_type == MessageType.PKCS_REQ
+    assert mock_ca.pki_requests[-1].cipher == "aes128_cbc"
+    assert mock_ca.pki_requests[-1].digest_algorithm == "sha256"
+    assert len(mock_ca.pki_requests[-1].sender_nonce) == 16
+
+
+def test_enroll_get(mock_ca: MockCA, pki: PKIFactory) -> None:
+    mock_ca.caps = b"SHA-1\nDES3\n"
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+
+    result = client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert isinstance(result, Issued)
+    request = mock_ca.requests[-1]
+    assert request.method == "GET"
+    query = request.path.split("?", 1)[1]
+    assert query.startswith("operation=PKIOperation&message=")
+    message = query.split("message=", 1)[1]
+    assert not set("+/=\n") & set(message)
+    assert mock_ca.pki_requests[-1].cipher == "tripledes_3key"
+    assert mock_ca.pki_requests[-1].digest_algorithm == "sha1"
+
+
+def test_caps_failure_gives_empty(mock_ca: MockCA) -> None:
+    mock_ca.caps_status = 500
+
+    _, caps = _setup(mock_ca)
+
+    assert caps == Capabilities()
+
+
+def test_http_500_is_transport_error(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(
+        PKIStatus.FAILURE, http_status=500, body=b"boom: db down"
+    )
+
+    with pytest.raises(TransportError) as caught:
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert caught.value.status == 500
+    assert "boom: db down" in str(caught.value)
+    assert caught.value.retryable
+
+
+def test_non_cms_body_is_transport_error(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, body=b"<html>maintenance</html>")
+
+    with pytest.raises(TransportError, match="not a CMS message"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = SCEPClient(f"http://127.0.0.1:{port}/scep", connect_timeout=1.0, read_timeout=1.0)
+
+    with pytest.raises(TransportError) as caught:
+        client.get_ca_cert()
+
+    assert caught.value.status is None
+    assert client.get_ca_caps() == Capabilities()
+
+
+def test_read_timeout() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]))
+    thread.start()
+    client = SCEPClient(f"http://127.0.0.1:{listener.getsockname()[1]}/scep", read_timeout=0.2)
+    try:
+        with pytest.raises(TransportError, match="timed out"):
+            client.get_ca_cert()
+    finally:
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+def test_ndes_failure_with_hresult(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(
+        PKIStatus.FAILURE, fail_info="2", hresult="-2147024809", content=b"\x00"
+    )
+
+    with pytest.raises(CARejected) as caught:
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert caught.value.fail_info == "badRequest"
+    assert caught.value.hresult == "-2147024809"
+    assert "HRESULT -2147024809" in str(caught.value)
+
+
+@pytest.mark.parametrize(("code", "label"), [("0", "badAlg"), ("4", "badCertId"), ("99", "99")])
+def test_fail_info_values(mock_ca: MockCA, pki: PKIFactory, code: str, label: str) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info=code)
+
+    with pytest.raises(CARejected) as caught:
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert caught.value.fail_info == label
+
+
+def test_pending_then_poll(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING)
+    request = prepare_enrollment(pki.key(), DN, (), "very-secret-challenge")
+
+    pending = client.enroll(ca, caps, request)
+    assert isinstance(pending, Pending)
+    saved = pending.transaction.to_json()
+    assert "very-secret-challenge" not in saved
+    assert json.loads(saved)["transaction_id"] == request.transaction_id
+
+    restored = PendingTransaction.from_json(saved)
+    mock_ca.decide = lambda poll: Reply(
+        PKIStatus.SUCCESS, certificates=mock_ca.issue(_as_csr_request(poll, request)).certificates
+    )
+    result = client.poll(ca, caps, restored)
+
+    assert isinstance(result, Issued)
+    assert result.certificate.public_key() == request.private_key.public_key()
+    poll = mock_ca.pki_requests[-1]
+    assert poll.message_type == MessageType.CERT_POLL
+    assert poll.transaction_id == request.transaction_id
+    assert poll.signer == request.signer_certificate
+
+
+def _as_csr_request(poll: PKIRequest, request) -> PKIRequest:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return PKIRequest(
+        poll.message_type,
+        poll.transaction_id,
+        poll.sender_nonce,
+        poll.signer,
+        request.csr.public_bytes(Encoding.DER),
+        poll.digest_algorithm,
+        poll.cipher,
+    )
+
+
+def test_pending_json_invalid() -> None:
+    with pytest.raises(ProtocolError, match="pending transaction"):
+        PendingTransaction.from_json('{"transaction_id": "x"}')
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"transaction_id": "other"}, "transactionID mismatch"),
+        ({"recipient_nonce": b"n" * 16}, "recipientNonce mismatch"),
+    ],
+)
+def test_reply_correlation(
+    mock_ca: MockCA, pki: PKIFactory, change: dict[str, object], problem: str
+) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, **change)  # type: ignore[arg-type]
+
+    with pytest.raises(ProtocolError, match=problem):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_untrusted_signer(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    impostor = pki.issue("impostor")
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, signer=impostor)
+
+    with pytest.raises(ProtocolError, match="signer is not trusted"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_success_without_our_certificate(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.SUCCESS, certificates=[mock_ca.ca.certificate])
+
+    with pytest.raises(ProtocolError, match="without a certificate for our key"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_success_without_envelope(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.SUCCESS, content=b"")
+
+    with pytest.raises(ProtocolError, match="without a pkcsPKIEnvelope"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_success_undecryptable(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    other = pki.issue("someone-else")
+    mock_ca.decide = lambda request: Reply(
+        PKIStatus.SUCCESS,
+        content=cms.build_enveloped_data(cms.build_certs_only([]), other.certificate),
+    )
+
+    with pytest.raises(ProtocolError, match="cannot decrypt"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_ndes_style_oaep_aes_reply(mock_ca: MockCA, pki: PKIFactory) -> None:
+    mock_ca.caps = b"DES3\nSHA-1\n"
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+
+    def reply(request: PKIRequest) -> Reply:
+        issued = mock_ca.issue(request)
+        issued.cipher = cms.ContentCipher.AES256_CBC
+        issued.key_transport = cms.KeyTransport.OAEP
+        return issued
+
+    mock_ca.decide = reply
+    result = client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert isinstance(result, Issued)
+    assert mock_ca.pki_requests[-1].cipher == "tripledes_3key"
+
+
+def _issued_pair(client: SCEPClient, mock_ca: MockCA, pki: PKIFactory):
+    ca = _trusted(client, mock_ca)
+    key = pki.key()
+    caps = client.get_ca_caps()
+    result = client.enroll(ca, caps, prepare_enrollment(key, DN, (), "pw"))
+    assert isinstance(result, Issued)
+    return ca, caps, result.certificate, key
+
+
+def test_renewal_req_signed_with_current(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+
+    result = renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
+
+    assert isinstance(result, Issued)
+    assert result.certificate.public_key() == new_key.public_key()
+    request = mock_ca.pki_requests[-1]
+    assert request.message_type == MessageType.RENEWAL_REQ
+    assert request.signer == current
+
+
+def test_renewal_pkcs_req_setting(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+
+    renew(
+        client,
+        ca,
+        caps,
+        new_key,
+        build_csr(new_key, DN),
+        current,
+        current_key,
+        RenewRequest.PKCS_REQ,
+    )
+
+    assert mock_ca.pki_requests[-1].message_type == MessageType.PKCS_REQ
+    assert mock_ca.pki_requests[-1].signer == current
+
+
+def test_renewal_retries_once_on_bad_request(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+
+    def reject_renewal(request: PKIRequest) -> Reply:
+        if request.message_type == MessageType.RENEWAL_REQ:
+            return Reply(PKIStatus.FAILURE, fail_info="2")
+        return mock_ca.issue(request)
+
+    mock_ca.decide = reject_renewal
+    before = len(mock_ca.pki_requests)
+    result = renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
+
+    assert isinstance(result, Issued)
+    types = [r.message_type for r in mock_ca.pki_requests[before:]]
+    assert types == [MessageType.RENEWAL_REQ, MessageType.PKCS_REQ]
+    assert mock_ca.pki_requests[-1].signer == current
+
+
+def test_renewal_retry_only_once(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2")
+    before = len(mock_ca.pki_requests)
+
+    with pytest.raises(CARejected):
+        renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
+
+    assert len(mock_ca.pki_requests) - before == 2
+
+
+def test_renewal_other_failure_not_retried(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="1")
+    before = len(mock_ca.pki_requests)
+
+    with pytest.raises(CARejected):
+        renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
+
+    assert len(mock_ca.pki_requests) - before == 1
+
+
+def test_renewal_needs_new_key(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+
+    with pytest.raises(InvalidInput, match="new key"):
+        renew(client, ca, caps, current_key, build_csr(current_key, DN), current, current_key)
+
+
+def test_renewal_same_certificate_rejected(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    new_key = pki.key()
+    mock_ca.decide = lambda request: Reply(PKIStatus.SUCCESS, certificates=[current])
+
+    with pytest.raises(ProtocolError):
+        renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
