@@ -27,14 +27,17 @@ def _pki(tag: str) -> str:
 
 def _config_root() -> tuple[etree._Element, etree._Element]:
     config = etree.Element(f"{{{NETCONF_NS}}}config", nsmap={"nc": NETCONF_NS})
-    pki = etree.SubElement(config, _pki("pki"), nsmap={None: PKI_NS})
+    # NOTE: the agent resolves an identityref prefix only when it is bound
+    # on an ancestor of the leaf, so the binding sits here, not on the leaf.
+    pki = etree.SubElement(config, _pki("pki"), nsmap={None: PKI_NS, PKI_PREFIX: PKI_NS})
     return config, pki
 
 
 def _leaf(parent: etree._Element, name: str, value: str) -> etree._Element:
     leaf = etree.SubElement(parent, _pki(name))
     if name == "protocol" and ":" not in value:
-        # An identityref needs a prefix bound in the XML (RFC 7950 §9.10.3).
+        # An identityref value needs a prefix bound in the XML (RFC 7950 §9.10.3);
+        # _config_root binds PKI_PREFIX on the pki element.
         leaf.text = f"{PKI_PREFIX}:{value}"
         return leaf
     leaf.text = value

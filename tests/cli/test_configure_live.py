@@ -1,0 +1,209 @@
+"""Configuration commands, error and warning boxes and exit codes against a running agent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lxml import etree
+
+from tests.cli.live import CLI, make_cli
+from tests.fixtures.agent import RunningAgent, free_port
+
+PKI_NS = "urn:pki-agent:yang:pki-agent"
+NS = {"p": PKI_NS}
+FINGERPRINT = "AB:" * 31 + "AB"
+
+
+@pytest.fixture
+def cli(agent: RunningAgent, capsys: pytest.CaptureFixture[str]) -> CLI:
+    return make_cli(agent, capsys)
+
+
+def _running(agent: RunningAgent) -> etree._Element:
+    with agent.connect() as session:
+        reply = session.get_config(source="running")
+    return reply.data_ele
+
+
+def _add_server(cli: CLI, server_id: str = "1", label: str = "xpki-srv") -> None:
+    # A closed port on 127.0.0.1: the agent finds the server not reachable.
+    url = f"http://127.0.0.1:{free_port()}/scep"
+    result = cli("enroll-server", server_id, "label", label, "url", url,
+                 "fingerprint", FINGERPRINT)
+    assert result.code == 0, result.out + result.err
+
+
+def test_set_server_stored_normalised(cli: CLI, agent: RunningAgent) -> None:
+    result = cli("enroll-server", "1", "label", "xpki-srv", "description", "OpenXPKI server",
+                 "url", "http://127.0.0.1:9/scep/generic", "fingerprint", FINGERPRINT,
+                 "fingerprint-alg", "sha256", "cipher", "aes256-cbc",
+                 "renew-request", "pkcs-req", "protocol", "scep")
+    assert result.code == 0, result.out
+    assert "Configuration Errors" not in result.out
+    server = _running(agent).find("p:pki/p:enroll-server", NS)
+    assert server is not None
+    assert server.findtext("p:label", namespaces=NS) == "xpki-srv"
+    assert server.findtext("p:description", namespaces=NS) == "OpenXPKI server"
+    assert server.findtext("p:fingerprint", namespaces=NS) == "ab" * 32
+    assert server.findtext("p:cipher", namespaces=NS) == "aes256-cbc"
+    assert server.findtext("p:renew-request", namespaces=NS) == "pkcs-req"
+
+
+def test_enroll_infers_san_types(cli: CLI, agent: RunningAgent) -> None:
+    _add_server(cli)
+    result = cli("cert", "enroll", "mycert1", "server", "xpki-srv", "password", "secret1",
+                 "dn", "CN=mycert1.co.uk, C=UK", "san", "192.168.100.101",
+                 "san", "mycert1.co.uk", "san", "ops@example.com", "profile", "tls-server",
+                 "keysize", "3072", "renewal-threshold", "70")
+    assert result.code == 0, result.out
+    enroll = _running(agent).find("p:pki/p:cert/p:enroll", NS)
+    assert enroll is not None
+    assert enroll.findtext("p:san/p:ip-address", namespaces=NS) == "192.168.100.101"
+    assert enroll.findtext("p:san/p:dns-name", namespaces=NS) == "mycert1.co.uk"
+    assert enroll.findtext("p:san/p:email", namespaces=NS) == "ops@example.com"
+    assert enroll.findtext("p:keysize", namespaces=NS) == "3072"
+    assert enroll.findtext("p:profile", namespaces=NS) == "tls-server"
+    assert enroll.find("p:password", NS) is None
+
+
+def test_san_replaced_by_next_command(cli: CLI, agent: RunningAgent) -> None:
+    _add_server(cli)
+    cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "san", "10.0.0.1")
+    assert cli("cert", "enroll", "c1", "san", "c1.example").code == 0
+    enroll = _running(agent).find("p:pki/p:cert/p:enroll", NS)
+    assert enroll is not None
+    assert enroll.findall("p:san/p:ip-address", NS) == []
+    assert enroll.findtext("p:san/p:dns-name", namespaces=NS) == "c1.example"
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["cert", "enroll", "c1", "dn", "CN=c1"], "server label missing"),
+        (["cert", "enroll", "c1", "server", "nosuch", "dn", "CN=c1"],
+         "server label not defined in the system"),
+        (["cert", "enroll", "c1", "server", "xpki-srv"], "certificate distinguished name missing"),
+    ],
+)
+def test_commit_error_box(cli: CLI, agent: RunningAgent, words: list[str], message: str) -> None:
+    _add_server(cli)
+    result = cli(*words)
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+    assert f"| 1. {message}" in result.out
+    assert "enroll[name='c1']" in result.out
+    assert _running(agent).find("p:pki/p:cert/p:enroll", NS) is None
+
+
+def test_candidate_discarded_after_error(cli: CLI, agent: RunningAgent) -> None:
+    _add_server(cli)
+    assert cli("cert", "enroll", "bad", "dn", "CN=bad").code == 1
+    result = cli("cert", "enroll", "good", "server", "xpki-srv", "dn", "CN=good",
+                 "password", "p", "san", "10.0.0.2")
+    assert result.code == 0, result.out
+    names = [element.text for element in _running(agent).iterfind(".//p:enroll/p:name", NS)]
+    assert names == ["good"]
+
+
+def test_invalid_value_error_box(cli: CLI) -> None:
+    _add_server(cli)
+    result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "keysize", "1234")
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+    assert "keysize" in result.out
+
+
+def test_fingerprint_length_error_box(cli: CLI) -> None:
+    result = cli("enroll-server", "1", "label", "s", "url", "http://127.0.0.1:9/scep",
+                 "fingerprint", "abcd", "fingerprint-alg", "md5")
+    assert result.code == 1
+    assert "fingerprint length does not match fingerprint-alg" in result.out
+
+
+def test_warning_box_after_commit(cli: CLI) -> None:
+    _add_server(cli)
+    result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1")
+    assert result.code == 0
+    assert "| Configuration Warnings: 2" in result.out
+    assert "| 1. cert enroll c1: challenge password missing" in result.out
+    assert "| 2. cert enroll c1: SubjectAlternativeName missing" in result.out
+    assert "Configuration Errors" not in result.out
+
+
+def test_no_warning_box_when_complete(cli: CLI) -> None:
+    _add_server(cli)
+    result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1",
+                 "password", "p", "san", "10.0.0.1")
+    assert result.code == 0
+    assert result.out == ""
+
+
+def test_password_never_shown(cli: CLI) -> None:
+    _add_server(cli)
+    cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1",
+        "password", "Very-Secret-9", "san", "10.0.0.1")
+    text = cli("cert", "show", "c1")
+    assert "Password          : ********" in text.out
+    data = cli("--format", "json", "cert", "show", "c1")
+    assert "Very-Secret-9" not in text.out + data.out
+    assert json.loads(data.out)["pki-agent:pki"]["cert"]["enroll"][0]["name"] == "c1"
+
+
+def test_password_not_set_shown(cli: CLI) -> None:
+    _add_server(cli)
+    cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1")
+    assert "Password          : (not set)" in cli("cert", "show", "c1").out
+
+
+def test_no_commands_delete(cli: CLI, agent: RunningAgent) -> None:
+    _add_server(cli)
+    _add_server(cli, "2", "win-srv")
+    cli("enroll-server", "2", "description", "to be removed")
+    cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "password", "p")
+    assert cli("no", "cert", "enroll", "c1").code == 0
+    assert cli("no", "enroll-server", "2", "description").code == 0
+    running = _running(agent)
+    assert running.find(".//p:enroll", NS) is None
+    assert running.find(".//p:enroll-server[p:id='2']/p:description", NS) is None
+    assert cli("no", "enroll-server", "2").code == 0
+    ids = [element.text for element in _running(agent).iterfind(".//p:enroll-server/p:id", NS)]
+    assert ids == ["1"]
+
+
+def test_delete_missing_server_error(cli: CLI) -> None:
+    result = cli("no", "enroll-server", "7")
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+
+
+def test_trigger_ok(cli: CLI) -> None:
+    result = cli("trigger")
+    assert result.code == 0
+    assert result.out == ""
+
+
+def test_renew_unknown_enrollment_error(cli: CLI) -> None:
+    result = cli("cert", "renew", "nosuch")
+    assert result.code == 1
+    assert "Configuration Errors: 1" in result.out
+
+
+def test_show_unknown_names(cli: CLI) -> None:
+    assert cli("cert", "show", "nosuch").out == "No enrollment named 'nosuch' is configured.\n"
+    assert cli("enroll-server", "show", "5").out == "No enroll-server with ID 5 is configured.\n"
+
+
+def test_connect_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.pki_cli import main
+
+    code = main(["--port", str(free_port()), "--key", "/nonexistent", "show"])
+    assert code == 3
+    assert "cannot open a NETCONF session" in capsys.readouterr().err
+
+
+def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.pki_cli import main
+
+    assert main(["cert", "enroll", "c1", "server"]) == 2
+    assert "keyword 'server' has no value" in capsys.readouterr().err
