@@ -49,46 +49,64 @@ def add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         "serve",
         help="run the NETCONF agent",
         description="Run the NETCONF server over SSH until SIGTERM or SIGINT.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--state-dir", type=Path, required=True,
+        "--state-dir", type=Path, required=True, metavar="DIR",
         help="directory for the host key, the datastores and the PKI files (created if missing)",
     )
-    parser.add_argument(
-        "--listen", default=DEFAULT_LISTEN,
-        help="address to listen on; use 0.0.0.0 or :: to accept remote clients",
-    )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0 picks one)")
-    parser.add_argument(
-        "--authorized-keys", type=Path, default=None,
-        help="OpenSSH authorized_keys file for public-key login, read at each login "
-        "(default: STATE_DIR/authorized_keys)",
-    )
-    parser.add_argument("--user", default=DEFAULT_USER, help="the SSH user name that may log in")
-    parser.add_argument(
-        "--password-file", type=Path, default=None,
-        help="file of USER:HASH lines from 'pki-agent hash-password'; "
-        "password login is off without it",
-    )
-    parser.add_argument(
-        "--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
-        help="maximum number of concurrent NETCONF sessions",
-    )
-    parser.add_argument(
-        "--hello-timeout", type=float, default=DEFAULT_HELLO_TIMEOUT,
-        help="seconds a client has to send its hello before the session is closed",
-    )
-    parser.add_argument(
-        "--max-message-size", type=int, default=DEFAULT_MAX_MESSAGE_SIZE,
-        help="maximum size of one received NETCONF message, in bytes",
-    )
+    _add_login_options(parser)
+    _add_limit_options(parser)
     parser.add_argument(
         "--no-daemon", action="store_true",
         help="do not run the enrollment daemon: no SCEP traffic, state shows it not running",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log debug messages; twice adds asyncssh's own messages",
+    )
     parser.set_defaults(func=run_serve)
+
+
+def _add_login_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen", default=DEFAULT_LISTEN, metavar="ADDR",
+        help="address to listen on; use 0.0.0.0 or :: to accept remote clients "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N",
+        help="TCP port; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--authorized-keys", type=Path, default=None, metavar="FILE",
+        help="OpenSSH authorized_keys file for public-key login, read at each login "
+        "(default: DIR/authorized_keys)",
+    )
+    parser.add_argument(
+        "--user", default=DEFAULT_USER, metavar="NAME",
+        help="the SSH user name that may log in (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--password-file", type=Path, default=None, metavar="FILE",
+        help="file of USER:HASH lines from 'pki-agent hash-password'; "
+        "password login is off without it (default: off)",
+    )
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS, metavar="N",
+        help="maximum number of concurrent NETCONF sessions (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--hello-timeout", type=float, default=DEFAULT_HELLO_TIMEOUT, metavar="S",
+        help="seconds a client has to send its hello before the session is closed "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-message-size", type=int, default=DEFAULT_MAX_MESSAGE_SIZE, metavar="BYTES",
+        help="maximum size of one received NETCONF message, in bytes (default: %(default)s)",
+    )
 
 
 def add_hash_password_parser(
@@ -100,9 +118,11 @@ def add_hash_password_parser(
         help="print a password file line",
         description="Read a password from standard input and print a USER:HASH line "
         "(PBKDF2-HMAC-SHA256) for --password-file.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--user", default=DEFAULT_USER, help="the SSH user name")
+    parser.add_argument(
+        "--user", default=DEFAULT_USER, metavar="NAME",
+        help="the SSH user name (default: %(default)s)",
+    )
     parser.set_defaults(func=run_hash_password)
 
 

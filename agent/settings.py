@@ -19,7 +19,7 @@ DEFAULT_LOGIN_TIMEOUT = 30.0
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """What `pki-agent serve` needs to start; see `pki-agent serve --help` for units."""
+    """Start-up settings of `pki-agent serve`; its ``--help`` gives the units."""
 
     state_dir: Path
     listen: str = DEFAULT_LISTEN

@@ -22,7 +22,7 @@ HOST_KEY_ALGORITHM = "ssh-ed25519"
 
 PBKDF2_SCHEME = "pbkdf2-sha256"
 PBKDF2_ITERATIONS = 600_000
-"""OWASP's 2023 recommendation for PBKDF2-HMAC-SHA256."""
+"""The minimum for PBKDF2-HMAC-SHA256 in the OWASP Password Storage Cheat Sheet (2023)."""
 
 
 def load_or_create_host_key(state_dir: Path) -> asyncssh.SSHKey:

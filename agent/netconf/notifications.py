@@ -28,9 +28,9 @@ class NotificationFilter:
 class NotificationHub:
     """A notification sink that renders once and queues to every matching subscriber.
 
-    Publishing never waits for a session: each subscriber has a bounded queue,
-    and a subscriber whose queue is full is closed.  It must be called on the
-    event loop thread, because it touches asyncio queues.
+    Publishing never waits for a session, because each subscriber has a
+    bounded queue and a subscriber whose queue is full is closed.  Call it on
+    the event loop thread only, since asyncio queues are not thread-safe.
     """
 
     def __init__(

@@ -145,7 +145,7 @@ class SessionManager:
         self._sessions: dict[int, Session] = {}
 
     def has_capacity(self) -> bool:
-        """Whether one more session may open without exceeding the limit."""
+        """Return whether one more session may open without exceeding the limit."""
         return len(self._sessions) < self.max_sessions
 
     def open(self, username: str, source_host: str, transport: Transport) -> Session | None:

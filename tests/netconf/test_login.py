@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import stat
 from pathlib import Path
 
@@ -146,3 +147,13 @@ def test_session_ids_increase(agent: RunningAgent) -> None:
     first = run_with_client(agent, body)
     second = run_with_client(agent, body)
     assert second > first
+
+
+def test_idle_tcp_connection_does_not_block_login(agent: RunningAgent) -> None:
+    idle = [socket.create_connection((agent.host, agent.port)) for _ in range(3)]
+    try:
+        with agent.connect(timeout=10) as session:
+            assert session.connected
+    finally:
+        for connection in idle:
+            connection.close()
