@@ -33,7 +33,7 @@ class Transport(Protocol):
 
 
 class SessionLogAdapter(logging.LoggerAdapter[logging.Logger]):
-    """Prefix log messages with ``[session=N user=U]``."""
+    """A logger adapter that prefixes messages with ``[session=N user=U]``."""
 
     def process(
         self, msg: Any, kwargs: MutableMapping[str, Any]

@@ -133,6 +133,7 @@ def test_pip_install_in_fresh_venv(tmp_path: Path) -> None:
             ".venv", ".git", "*.egg-info", "build", "__pycache__", ".*_cache", "state"
         ),
     )
+
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
@@ -140,6 +141,7 @@ def test_pip_install_in_fresh_venv(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=900, check=False,
     )
     assert pip.returncode == 0, pip.stderr
+
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     help_result = subprocess.run(
         [str(venv / "bin" / "pki-agent"), "serve", "--help"],
@@ -147,6 +149,7 @@ def test_pip_install_in_fresh_venv(tmp_path: Path) -> None:
     )
     assert help_result.returncode == 0, help_result.stderr
     assert "--state-dir" in help_result.stdout
+
     installed_module = venv / "share" / "pki-agent" / "yang" / "pki-agent.yang"
     assert installed_module.is_file()
     schema_result = subprocess.run(

@@ -24,7 +24,10 @@ OK = f'<rpc-reply xmlns="{BASE_NS}"><ok/></rpc-reply>'.encode()
 
 
 class RecordingHandler:
-    """Answers kill-session, close-session and create-subscription; records session ends."""
+    """An RPC handler for kill-session, close-session and create-subscription.
+
+    It records the id of each session whose end-of-session cleanup ran.
+    """
 
     def __init__(self, sessions: SessionManager) -> None:
         self.sessions = sessions
