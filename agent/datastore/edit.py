@@ -46,6 +46,22 @@ def apply_edit(
     return errors
 
 
+def apply_removals(
+    target: DataTree, removals: list[tuple[str, EditOperation]], *, stop_on_error: bool,
+) -> list[DatastoreError]:
+    """Delete or remove leaves named by data path, as given without a value in an edit."""
+    errors: list[DatastoreError] = []
+    for path, op in removals:
+        existing = target.find(path)
+        if existing is not None:
+            target.remove(existing)
+        elif op is EditOperation.DELETE:
+            errors.append(DataMissingError(path))
+            if stop_on_error:
+                break
+    return errors
+
+
 def _operation(node: libyang.DNode, inherited: EditOperation) -> EditOperation:
     value = node.get_meta("operation")
     return EditOperation(value) if value else inherited

@@ -12,7 +12,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from agent.datastore.confirmed import DEFAULT_CONFIRM_TIMEOUT, PendingCommit
-from agent.datastore.edit import EditOperation, apply_edit, normalize_fingerprints
+from agent.datastore.edit import (
+    EditOperation,
+    apply_edit,
+    apply_removals,
+    normalize_fingerprints,
+)
 from agent.datastore.errors import (
     DatastoreError,
     EditFailedError,
@@ -154,16 +159,23 @@ class Datastores:
     def edit(self, name: DatastoreName, edit: DataTree, session_id: int, *,
              default_operation: EditOperation = EditOperation.MERGE,
              test_option: TestOption = TestOption.TEST_THEN_SET,
-             error_option: ErrorOption = ErrorOption.STOP_ON_ERROR) -> None:
-        """Apply edit-config content to the candidate or to running."""
+             error_option: ErrorOption = ErrorOption.STOP_ON_ERROR,
+             removals: list[tuple[str, EditOperation]] | None = None) -> None:
+        """Apply edit-config content to the candidate or to running.
+
+        `removals` lists leaves given without a value for delete or remove,
+        as (data path, operation).
+        """
         if name is DatastoreName.STARTUP:
             raise NotSupportedError("edit-config on startup is not supported; "
                                     "use copy-config from running")
         self._check_writable(name, session_id)
         work = self.tree(name).copy()
         normalize_fingerprints(edit)
-        errors = apply_edit(work, edit, default_operation,
-                            stop_on_error=error_option is not ErrorOption.CONTINUE_ON_ERROR)
+        stop = error_option is not ErrorOption.CONTINUE_ON_ERROR
+        errors = apply_edit(work, edit, default_operation, stop_on_error=stop)
+        if not (errors and stop):
+            errors.extend(apply_removals(work, removals or [], stop_on_error=stop))
         normalize_fingerprints(work)
         if errors and error_option is ErrorOption.ROLLBACK_ON_ERROR:
             raise EditFailedError(tuple(errors))

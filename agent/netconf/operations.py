@@ -6,6 +6,7 @@ from lxml import etree
 
 from agent.datastore import EditOperation, ErrorOption, TestOption
 from agent.datastore.confirmed import DEFAULT_CONFIRM_TIMEOUT
+from agent.netconf.edit_content import parse_edit_content
 from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.netconf.request import Request, datastore_of, text_of
 from agent.schema import DataTree
@@ -48,9 +49,9 @@ async def edit_config(request: Request) -> None:
     if config is None:
         raise RPCError(ErrorType.PROTOCOL, ErrorTag.MISSING_ELEMENT, "config is missing",
                        info=(("bad-element", "config"),))
-    edit = _config_tree(request, config)
+    edit, removals = parse_edit_content(request.services.schema, config)
     request.services.datastores.edit(
-        target, edit, request.session.session_id,
+        target, edit, request.session.session_id, removals=removals,
         default_operation=_enum_param(request, "default-operation", EditOperation,
                                       EditOperation.MERGE),  # type: ignore[arg-type]
         test_option=_enum_param(request, "test-option", TestOption,

@@ -110,7 +110,7 @@ class RPCProcessor:
         content_id = library.find("/ietf-yang-library:yang-library/content-id")
         yanglib = "urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04"
         if content_id is not None:
-            yanglib += f"&content-id={content_id.value()}"
+            yanglib += f"&content-id={content_id.value()}"  # type: ignore[attr-defined]
         return [*_CAPABILITIES, yanglib, *modules]
 
     async def handle(self, session: Session, message: bytes) -> bytes | None:

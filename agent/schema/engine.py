@@ -182,7 +182,8 @@ class Schema:
 
     def yang_library(self) -> DataTree:
         """Return the RFC 8525 yang-library data of the context."""
-        root = self.context.get_yanglib_data()
+        # The content-id is libyang's module-set change counter.
+        root = self.context.get_yanglib_data("%u")
         return DataTree(self.context, root)
 
 

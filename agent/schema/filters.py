@@ -13,7 +13,7 @@ from agent.schema.tree import DataTree
 ModuleForNamespace = Callable[[str], "str | None"]
 
 
-def _quote(value: str) -> str:
+def quote_literal(value: str) -> str:
     # XPath 1.0 literals have no escape, so pick the quote the value lacks.
     if "'" not in value:
         return f"'{value}'"
@@ -70,7 +70,7 @@ def _translate(
             predicates.append((step, (child.text or "").strip()))
         else:
             others.append((step, child, child_module))
-    selected = path + "".join(f"[{step}={_quote(value)}]" for step, value in predicates)
+    selected = path + "".join(f"[{step}={quote_literal(value)}]" for step, value in predicates)
     if not others:
         out.append(selected)
         return

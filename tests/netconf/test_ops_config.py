@@ -353,3 +353,26 @@ def test_commit_subscribers_get_old_and_new(tmp_path: Path) -> None:
     [first, _] = pki["cert"]["enroll"]
     assert first["password"] == "secret-one"
     assert first["keysize"] == 2048
+
+
+@pytest.mark.parametrize(("operation", "tag"), [("delete", "data-missing"), ("remove", None)])
+def test_empty_leaf_delete_and_remove(harness: Harness, operation: str, tag: str | None) -> None:
+    commit_servers(harness)
+    session = harness.open()
+    body = (f'<cert><enroll><name>mycert1</name><profile nc:operation="{operation}"/></enroll>'
+            f'</cert><poll-interval nc:operation="{operation}"/>')
+    reply = harness.send(session, edit(config(body)))
+
+    if tag is None:
+        assert is_ok(reply)
+    else:
+        fields = error_fields(errors(reply)[0])
+        assert fields["error-tag"] == tag
+        assert fields["error-path"] == "/pki-agent:pki/cert/enroll[name='mycert1']/profile"
+
+    with_value = '<cert><enroll><name>mycert1</name><dn nc:operation="delete"/></enroll></cert>'
+    assert is_ok(harness.send(session, edit(config(with_value))))
+    reply = harness.send(session, "<get-config><source><candidate/></source></get-config>")
+    dns = reply.xpath("nc:data/pki:pki/pki:cert/pki:enroll/pki:dn/../pki:name/text()",
+                      namespaces=NS)
+    assert dns == ["mycert2"]
