@@ -145,6 +145,8 @@ class SCEPWorker:
         if lineage.renewal and lineage.certificate is not None and lineage.key_file is not None:
             current = (lineage.certificate, self.store.private_key(name, lineage.key_file))
         client = self.client_factory(request.context.config.url)
+        logger.debug("enrollment %s: sending %s (transaction %s)", name,
+                     "renewal" if current is not None else "PKCSReq", transaction_id)
         try:
             reply = scep_calls.send_request(client, request.context, request.config, key,
                                             current)
@@ -159,6 +161,7 @@ class SCEPWorker:
         pending = scep_calls.load_pending(transaction)
         transaction_id = scep_calls.pending_transaction_id(pending)
         client = self.client_factory(request.context.config.url)
+        logger.debug("enrollment %s: sending CertPoll (transaction %s)", name, transaction_id)
         try:
             reply = scep_calls.poll(client, request.context, pending)
         except scep_errors.SCEPError as exc:
