@@ -74,6 +74,9 @@ commands:
   cert re-enroll NAME                    enroll again with a new key (re-enroll RPC)
   trigger                                check servers and poll pending requests now
 
+Options may come before or after the command words. Put "--" before the
+command words when a value starts with "-".
+
 Times are shown in UTC. Exit codes: 0 success, 1 the agent reported errors,
 2 invalid command, 3 no NETCONF session.
 
@@ -139,7 +142,14 @@ def parse_options(argv: Sequence[str]) -> Options:
     Raises:
         UsageError: the command words or an option value are invalid.
     """
-    arguments = _parser().parse_intermixed_args(argv)
+    argv = list(argv)
+    if "--" in argv:
+        # Everything after "--" is command words, even values that start with "-".
+        split = argv.index("--")
+        arguments = _parser().parse_intermixed_args(argv[:split])
+        arguments.words = [*arguments.words, *argv[split + 1:]]
+    else:
+        arguments = _parser().parse_intermixed_args(argv)
     command = parse_words(arguments.words)
     if arguments.watch and not isinstance(command, SHOW_COMMANDS):
         raise UsageError(arguments.words, "--watch works only with the show commands")
