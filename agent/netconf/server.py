@@ -70,7 +70,10 @@ class _ChannelTransport:
         self._writer.write(data)
 
     async def drain(self) -> None:
-        await self._writer.drain()
+        try:
+            await self._writer.drain()
+        except asyncssh.Error as exc:
+            raise ConnectionResetError(f"SSH channel lost: {exc}") from exc
 
     def abort(self) -> None:
         self._writer.channel.abort()
@@ -179,6 +182,8 @@ class _SSHServer(asyncssh.SSHServer):
         self._peer = "unknown"
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        # NOTE: connections that have not logged in yet are limited by the
+        # login timeout only, not by count.
         self._connection = conn
         peer = conn.get_extra_info("peername")
         self._peer = str(peer[0]) if peer else "unknown"

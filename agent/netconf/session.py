@@ -23,7 +23,7 @@ KILL_WAIT_SECONDS = 5.0
 
 
 class Transport(Protocol):
-    """The byte channel under one session, provided by the SSH server."""
+    """The byte channel under one session; write and drain raise OSError once it is gone."""
 
     def write(self, data: bytes) -> None: ...
 
@@ -110,7 +110,12 @@ class Session:
     async def _send_notifications(self) -> None:
         while True:
             document = await self._notifications.get()
-            await self.send(document)
+            try:
+                await self.send(document)
+            except OSError as exc:
+                self.log.info("closing the session: sending a notification failed: %s", exc)
+                self.abort()
+                return
             self.out_notifications += 1
 
     async def send(self, message: bytes) -> None:

@@ -144,3 +144,26 @@ def test_session_limit_in_manager() -> None:
         return [None if session is None else session.session_id for session in opened]
 
     assert asyncio.run(main()) == [1, 2, None]
+
+
+class ClosedTransport(BlockedTransport):
+    """A transport whose channel is already gone."""
+
+    def write(self, data: bytes) -> None:
+        raise BrokenPipeError("Channel not open for sending")
+
+
+def test_send_failure_aborts_session() -> None:
+    async def main() -> tuple[bool, int]:
+        sessions = SessionManager(5)
+        transport = ClosedTransport()
+        session = sessions.open("admin", "127.0.0.1", transport)
+        assert session is not None
+        session.start_subscription(NETCONF_STREAM, None, None)
+        NotificationHub(sessions, Renderer(), clock=lambda: NOW)("pki-agent:trigger", {})
+        for _ in range(3):
+            await asyncio.sleep(0)
+        session.end_subscription()
+        return transport.aborted, session.out_notifications
+
+    assert asyncio.run(main()) == (True, 0)
