@@ -36,6 +36,8 @@ from agent.schema import DataTree, Schema, WithDefaults
 
 logger = logging.getLogger(__name__)
 
+_LABELS = "/pki-agent:pki/enroll-server/label"
+
 
 class DatastoreName(StrEnum):
     """The conventional configuration datastores (RFC 6241 §5.1)."""
@@ -244,8 +246,9 @@ class Datastores:
         elif persist_id is not None:
             raise InvalidValueError("persist-id given, but no confirmed commit is pending")
         if self._candidate is not None:
-            work = self._candidate.copy()
-            self._install_running(work, f"commit by session {session_id}")
+            # No copy: a failed install leaves the candidate with its data,
+            # only with the defaults that validation added.
+            self._install_running(self._candidate, f"commit by session {session_id}")
             self._candidate = None
         if not confirmed:
             if pending is not None:
@@ -294,20 +297,13 @@ class Datastores:
 
     def _check_labels(self, new: DataTree) -> None:
         """Reject a change of a committed server label, the one rule libyang cannot express."""
-        old = {s["id"]: s.get("label") for s in self._servers(self._running_json)}
-        new_json = json.loads(new.print_json())
-        for server in self._servers(new_json):
-            before = old.get(server["id"])
-            if before is not None and before != server.get("label"):
+        old = dict(self._running.leaf_values(_LABELS))
+        for path, label in new.leaf_values(_LABELS):
+            before = old.get(path)
+            if before is not None and before != label:
                 raise LabelChangedError(
-                    f"the label of enroll-server {server['id']} cannot change once committed "
-                    f"(it is {before!r}); delete the server and create it again",
-                    f"/pki-agent:pki/enroll-server[id='{server['id']}']/label")
-
-    @staticmethod
-    def _servers(config: JSONData) -> list[JSONData]:
-        servers: list[JSONData] = config.get("pki-agent:pki", {}).get("enroll-server", [])
-        return servers
+                    f"the label of the enroll-server at {path} cannot change once committed "
+                    f"(it is {before!r}); delete the server and create it again", path)
 
     def _install_running(self, new: DataTree, reason: str, *, check_labels: bool = True) -> None:
         # The label rule is checked first: a renamed server also breaks the

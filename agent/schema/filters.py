@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 import libyang
 from _libyang import ffi, lib
@@ -105,3 +107,74 @@ def _copy_with_parents(result: DataTree, node: libyang.DNode) -> None:
 _DATA_NODE_TYPES = {
     libyang.SNode.CONTAINER, libyang.SNode.LIST, libyang.SNode.LEAF, libyang.SNode.LEAFLIST,
 }
+
+
+Step = tuple[str | None, str, list[tuple[str, str]]]
+_STEP = re.compile(r"^(?:([A-Za-z_][\w.\-]*):)?([A-Za-z_][\w.\-]*)$")
+_PREDICATE = re.compile(
+    r"""^\[(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)=(?:'([^']*)'|"([^"]*)")\]""")
+
+
+def prune_json(document: dict[str, Any], xpath: str) -> dict[str, Any] | None:
+    """Cut RFC 7951 JSON down to what one filter XPath can select, before libyang parses it.
+
+    The result is a superset of the selection: list entries are kept whole
+    once their key predicates match.  None means the XPath is not a plain
+    path with equality predicates, so the document cannot be cut.
+    """
+    steps = _split_steps(xpath)
+    if steps is None:
+        return None
+    return _prune(document, steps, None)
+
+
+def _split_steps(xpath: str) -> list[Step] | None:
+    if not xpath.startswith("/"):
+        return None
+    steps: list[Step] = []
+    rest = xpath[1:]
+    while rest:
+        cut = re.match(r"[^/\[]*", rest)
+        assert cut is not None
+        match = _STEP.match(cut.group(0))
+        if match is None:
+            return None
+        rest = rest[cut.end():]
+        predicates = []
+        while rest.startswith("["):
+            found = _PREDICATE.match(rest)
+            if found is None:
+                return None
+            value = found.group(2) if found.group(2) is not None else found.group(3)
+            predicates.append((found.group(1), value))
+            rest = rest[found.end():]
+        steps.append((match.group(1), match.group(2), predicates))
+        if rest and not rest.startswith("/"):
+            return None
+        rest = rest[1:]
+    return steps
+
+
+def _json_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _prune(node: dict[str, Any], steps: list[Step], module: str | None) -> dict[str, Any]:
+    if not steps:
+        return node
+    (step_module, name, predicates), rest = steps[0], steps[1:]
+    step_module = step_module or module
+    key = f"{step_module}:{name}" if f"{step_module}:{name}" in node else name
+    if key not in node:
+        return {}
+    value = node[key]
+    if isinstance(value, list):
+        kept = [entry for entry in value if isinstance(entry, dict) and all(
+            _json_text(entry.get(leaf)) == expected for leaf, expected in predicates)]
+        return {key: kept} if kept else {}
+    if isinstance(value, dict) and not predicates:
+        inner = _prune(value, rest, step_module)
+        return {key: inner} if inner else {}
+    return {key: value}

@@ -102,6 +102,11 @@ class DataTree:
         finally:
             lib.ly_set_free(found, ffi.NULL)
 
+    def leaf_values(self, xpath: str) -> list[tuple[str, str]]:
+        """Return (data path, canonical value) of each leaf an XPath selects."""
+        return [(node.path(), ffi.string(lib.lyd_get_value(node.cdata)).decode())
+                for node in self.select(xpath)]
+
     def remove(self, node: libyang.DNode) -> None:
         """Free one subtree, keeping `root` valid."""
         root = self.root

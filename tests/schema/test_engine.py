@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from agent.schema import DataTree, Schema, WithDefaults
-from agent.schema.filters import select, subtree_to_xpaths
+from agent.schema.filters import prune_json, select, subtree_to_xpaths
 from tests.netconf.rpc_harness import PKI_NS, shared_schema
 
 SERVER = ("<enroll-server><id>1</id><label>ca</label><url>http://127.0.0.1/scep</url>"
@@ -69,3 +70,28 @@ def test_select_keeps_list_keys() -> None:
     assert picked.print_xml() == (
         f'<pki xmlns="{PKI_NS}"><enroll-server><id>1</id>'
         "<url>http://127.0.0.1/scep</url></enroll-server></pki>")
+
+
+@pytest.mark.parametrize(
+    ("xpath", "expected"),
+    [
+        ("/pki-agent:pki/cert/enroll[name='b']",
+         {"pki-agent:pki": {"cert": {"enroll": [{"name": "b", "state": {"attempts": 2}}]}}}),
+        ("/pki-agent:pki/enroll-server[id='1']/state",
+         {"pki-agent:pki": {"enroll-server": [{"id": 1, "state": {"status": "responding"}}]}}),
+        ("/pki-agent:pki/cert/enroll[name='zz']", {}),
+        ("/pki-agent:pki/daemon", {"pki-agent:pki": {"daemon": {"status": "running"}}}),
+        ("/ietf-netconf-monitoring:netconf-state", {}),
+        ("//enroll", None),
+        ("/pki-agent:pki/cert/enroll[starts-with(name, 'a')]", None),
+    ],
+)
+def test_prune_json(xpath: str, expected: dict[str, object] | None) -> None:
+    document = {"pki-agent:pki": {
+        "daemon": {"status": "running"},
+        "enroll-server": [{"id": 1, "state": {"status": "responding"}}],
+        "cert": {"enroll": [{"name": "a", "state": {"attempts": 1}},
+                            {"name": "b", "state": {"attempts": 2}}]},
+    }}
+
+    assert prune_json(document, xpath) == expected
