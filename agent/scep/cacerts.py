@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from agent.scep.errors import (
     NoRACertificate,
     ProtocolError,
 )
+from agent.scep.names import issuer_of, subject_of, subject_text
 
 FINGERPRINT_ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
     "md5": hashes.MD5,
@@ -56,13 +56,6 @@ def normalize_fingerprint(text: str, algorithm: str) -> str:
     return value
 
 
-def subject_text(name: x509.Name) -> str:
-    """Render a name as RFC 4514 text without cryptography's warning on malformed countries."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return name.rfc4514_string()
-
-
 def _is_ca(certificate: x509.Certificate) -> bool:
     try:
         return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
@@ -86,7 +79,9 @@ def _is_issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bo
 
 
 def _is_self_signed(certificate: x509.Certificate) -> bool:
-    return certificate.issuer == certificate.subject and _is_issued_by(certificate, certificate)
+    return issuer_of(certificate) == subject_of(certificate) and _is_issued_by(
+        certificate, certificate
+    )
 
 
 def _ordered(certificates: Sequence[x509.Certificate]) -> list[x509.Certificate]:
@@ -153,14 +148,14 @@ def _check_chain(
     current = certificate
     for _ in range(len(pool) + 1):
         if not current.not_valid_before_utc <= at <= current.not_valid_after_utc:
-            raise ChainError(subject_text(current.subject), "outside its validity period")
+            raise ChainError(subject_text(current), "outside its validity period")
         if current == root:
             return
         issuers = [c for c in pool if c != current and _is_issued_by(current, c)]
         if not issuers:
-            raise ChainError(subject_text(certificate.subject), "no issuer in the GetCACert reply")
+            raise ChainError(subject_text(certificate), "no issuer in the GetCACert reply")
         current = root if root in issuers else _ordered(issuers)[0]
-    raise ChainError(subject_text(certificate.subject), "issuer loop")
+    raise ChainError(subject_text(certificate), "issuer loop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +169,11 @@ class CACertificates:
         self_signed = [c for c in self.certificates if _is_self_signed(c)]
         if self_signed:
             return _ordered(self_signed)
-        subjects = {c.subject for c in self.certificates if _is_ca(c)}
+        subjects = {subject_of(c) for c in self.certificates if _is_ca(c)}
         tops = [
-            c for c in self.certificates if _is_ca(c) and c.issuer not in subjects - {c.subject}
+            c
+            for c in self.certificates
+            if _is_ca(c) and issuer_of(c) not in subjects - {subject_of(c)}
         ]
         return _ordered(tops or list(self.certificates))
 

@@ -24,7 +24,6 @@ from agent.scep.cacerts import (
     CACertificates,
     TrustedCA,
     fingerprint,
-    subject_text,
 )
 from agent.scep.capabilities import Capabilities
 from agent.scep.client import (
@@ -37,6 +36,7 @@ from agent.scep.client import (
 from agent.scep.csr import KEY_SIZES, generate_key
 from agent.scep.envelope import ContentCipher
 from agent.scep.errors import CARejected, InvalidInput
+from agent.scep.names import issuer_text, subject_text
 
 EXIT_ISSUED = 0
 EXIT_ERROR = 1
@@ -110,8 +110,8 @@ def _roles(
 def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
     roots = certs.root_candidates()[:1]
     for certificate in certs.certificates:
-        print(f"{_roles(certificate, ca, roots)}: {subject_text(certificate.subject)}")
-        print(f"  issuer:  {subject_text(certificate.issuer)}")
+        print(f"{_roles(certificate, ca, roots)}: {subject_text(certificate)}")
+        print(f"  issuer:  {issuer_text(certificate)}")
         print(f"  sha256:  {fingerprint(certificate)}")
         print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
     root = ca.root if ca is not None else (roots[0] if roots else None)
@@ -186,7 +186,7 @@ def _report(result: Issued | Pending, out: Path) -> int:
     write_private(out / "cert.pem", certificate.public_bytes(Encoding.PEM), 0o644)
     write_private(out / "chain.pem", chain, 0o644)
     (out / PENDING_FILE).unlink(missing_ok=True)
-    print(f"issued: {subject_text(certificate.subject)}")
+    print(f"issued: {subject_text(certificate)}")
     print(f"  serial:  {certificate.serial_number:x}")
     print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
     print(f"  files:   {out / 'key.pem'}, {out / 'cert.pem'}, {out / 'chain.pem'}")

@@ -30,6 +30,7 @@ from agent.scep.message import (
     new_nonce,
     parse_cert_rep,
 )
+from agent.scep.names import subject_of
 from agent.scep.transport import HTTPTransport
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ class SCEPClient:
         self, ca: TrustedCA, caps: Capabilities, pending: PendingTransaction
     ) -> Issued | Pending:
         """Send a CertPoll (GetCertInitial) with the pending request's transactionID and signer."""
-        payload = issuer_and_subject(ca.issuing_ca.subject, pending.subject_der)
+        payload = issuer_and_subject(subject_of(ca.issuing_ca), pending.subject_der)
         return self._exchange(ca, caps, MessageType.CERT_POLL, payload, pending)
 
     def _exchange(

@@ -44,6 +44,7 @@ from agent.scep.envelope import (
     open_enveloped_data,
 )
 from agent.scep.errors import ProtocolError
+from agent.scep.names import subject_text
 
 __all__ = [
     "ContentCipher",
@@ -255,7 +256,7 @@ def _verify_signature(
 
 
 def _subject(certificate: x509.Certificate) -> str:
-    return certificate.subject.rfc4514_string()
+    return subject_text(certificate)
 
 
 def _read_attributes(

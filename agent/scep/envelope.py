@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.scep import ber
 from agent.scep.errors import ProtocolError
+from agent.scep.names import subject_text
 
 
 class ContentCipher(StrEnum):
@@ -109,7 +110,7 @@ def build_enveloped_data(
     ciphertext = encryptor.update(_pad(content, block)) + encryptor.finalize()
     public_key = recipient.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
-        raise ProtocolError("recipient key is not RSA", recipient.subject.rfc4514_string())
+        raise ProtocolError("recipient key is not RSA", subject_text(recipient))
     if key_transport is KeyTransport.OAEP:
         encrypted_key = public_key.encrypt(key, _oaep())
         transport_algorithm = cms.KeyEncryptionAlgorithm.load(_OAEP_DEFAULT_PARAMETERS)

@@ -16,9 +16,10 @@ from agent.scep import attributes as attrs
 from agent.scep import cms
 from agent.scep.attributes import FailInfo, MessageType, PKIStatus
 from agent.scep.ber import der_length
-from agent.scep.cacerts import TrustedCA, subject_text
+from agent.scep.cacerts import TrustedCA
 from agent.scep.envelope import ContentCipher
 from agent.scep.errors import ProtocolError
+from agent.scep.names import subject_text
 
 NONCE_SIZE = 16
 
@@ -158,7 +159,7 @@ def parse_cert_rep(
     """
     message = cms.verify_signed_data(data, [*trusted.certificates, *extra_certificates])
     if not trusted.is_trusted_signer(message.signer):
-        raise ProtocolError("CertRep signer is not trusted", subject_text(message.signer.subject))
+        raise ProtocolError("CertRep signer is not trusted", subject_text(message.signer))
     _check_correlation(message, context)
     status = _pki_status(message)
     if status is PKIStatus.FAILURE:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from asn1crypto import core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.scep import attributes as attrs
@@ -84,12 +85,16 @@ class MockCA:
     def issue(self, request: PKIRequest) -> Reply:
         """Issue a certificate for the CSR in `request`."""
         csr = x509.load_der_x509_csr(request.payload)
+        return self.issue_for(csr.subject, csr.public_key())
+
+    def issue_for(self, subject: x509.Name, public_key: CertificatePublicKeyTypes) -> Reply:
+        """Issue a certificate for `public_key`, as a SUCCESS reply with the CA certificate."""
         now = datetime.datetime.now(datetime.UTC)
         certificate = (
             x509.CertificateBuilder()
-            .subject_name(csr.subject)
+            .subject_name(subject)
             .issuer_name(self.ca.certificate.subject)
-            .public_key(csr.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=30))

@@ -195,9 +195,8 @@ def test_pending_then_poll(mock_ca: MockCA, pki: PKIFactory) -> None:
     assert json.loads(saved)["transaction_id"] == request.transaction_id
 
     restored = PendingTransaction.from_json(saved)
-    mock_ca.decide = lambda poll: Reply(
-        PKIStatus.SUCCESS, certificates=mock_ca.issue(_as_csr_request(poll, request)).certificates
-    )
+    subject = request.csr.subject
+    mock_ca.decide = lambda poll: mock_ca.issue_for(subject, request.private_key.public_key())
     result = client.poll(ca, caps, restored)
 
     assert isinstance(result, Issued)
@@ -206,20 +205,6 @@ def test_pending_then_poll(mock_ca: MockCA, pki: PKIFactory) -> None:
     assert poll.message_type == MessageType.CERT_POLL
     assert poll.transaction_id == request.transaction_id
     assert poll.signer == request.signer_certificate
-
-
-def _as_csr_request(poll: PKIRequest, request) -> PKIRequest:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return PKIRequest(
-        poll.message_type,
-        poll.transaction_id,
-        poll.sender_nonce,
-        poll.signer,
-        request.csr.public_bytes(Encoding.DER),
-        poll.digest_algorithm,
-        poll.cipher,
-    )
 
 
 def test_pending_json_invalid() -> None:

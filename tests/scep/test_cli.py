@@ -1,0 +1,146 @@
+"""Tests of ``pki-agent scep`` exit codes and files, against the mock CA."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from agent.cli import main
+from agent.scep.attributes import PKIStatus
+from agent.scep.cacerts import fingerprint
+from tests.scep.mock_ca import MockCA, Reply
+
+
+def _enroll_argv(mock_ca: MockCA, out: Path, *extra: str) -> list[str]:
+    return [
+        "scep",
+        "enroll",
+        mock_ca.url,
+        "--dn",
+        "CN=device, C=UK",
+        "--fingerprint",
+        fingerprint(mock_ca.ca.certificate),
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_pending_then_poll(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING)
+
+    status = main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pending-secret"))
+
+    assert status == 3
+    pending = tmp_path / "pending.json"
+    assert stat.S_IMODE(os.stat(pending).st_mode) == 0o600
+    assert "pending-secret" not in pending.read_text()
+    assert "pending-secret" not in (tmp_path / "state.json").read_text()
+    assert "scep poll --out" in capsys.readouterr().out
+
+    key = serialization.load_pem_private_key((tmp_path / "key.pem").read_bytes(), None)
+    subject = x509.Name.from_rfc4514_string("CN=device,C=UK")
+    mock_ca.decide = lambda request: mock_ca.issue_for(subject, key.public_key())
+    assert main(["scep", "poll", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "cert.pem").exists()
+    assert not pending.exists()
+
+
+def test_rejected_exit_code(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2", hresult="-1")
+
+    status = main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw"))
+
+    assert status == 4
+    assert "badRequest" in capsys.readouterr().err
+
+
+def test_transport_error_exit_code(mock_ca: MockCA, tmp_path: Path) -> None:
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, http_status=500, body=b"down")
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 1
+
+
+def test_poll_without_pending(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scep", "poll", "--out", str(tmp_path)]) == 1
+    assert "nothing is pending" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["scep"],
+        ["scep", "enroll", "http://127.0.0.1:9/scep", "--out", "x"],
+        [
+            "scep",
+            "enroll",
+            "http://127.0.0.1:9/scep",
+            "--dn",
+            "CN=x",
+            "--out",
+            "x",
+            "--keysize",
+            "1024",
+        ],
+        [
+            "scep",
+            "enroll",
+            "http://127.0.0.1:9/scep",
+            "--dn",
+            "CN=x",
+            "--out",
+            "x",
+            "--cipher",
+            "des-cbc",
+        ],
+        [
+            "scep",
+            "enroll",
+            "http://127.0.0.1:9/scep",
+            "--dn",
+            "CN=x",
+            "--out",
+            "x",
+            "--challenge",
+            "a",
+            "--challenge-file",
+            "f",
+        ],
+    ],
+    ids=["no-subcommand", "no-dn", "key-size", "des", "two-challenges"],
+)
+def test_usage_exit_code(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+
+    assert caught.value.code == 2
+
+
+def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["scep", "enroll", "--help"])
+
+    text = capsys.readouterr().out
+    assert "3 pending" in text
+    assert "4 rejected" in text
+
+
+def test_challenge_from_environment(
+    mock_ca: MockCA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_SCEP_SECRET", "from-env")
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge-env", "MY_SCEP_SECRET")) == 0
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert "from-env" not in json.dumps(state)
+    assert mock_ca.pki_requests[-1].payload.count(b"from-env") == 1
