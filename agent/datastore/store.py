@@ -182,7 +182,8 @@ class Datastores:
         if errors and error_option is ErrorOption.ROLLBACK_ON_ERROR:
             raise EditFailedError(tuple(errors))
         # NOTE: edits of the candidate are not validated, so a configuration
-        # can be built up in several edits; commit and validate check it.
+        # can be built up in several edits, and commit and validate check it.
+        # Edits of running are always validated, test-option set included.
         if test_option is TestOption.TEST_ONLY:
             issues = self.schema.validate(work)
             if issues:
@@ -306,8 +307,8 @@ class Datastores:
                     f"(it is {before!r}); delete the server and create it again", path)
 
     def _install_running(self, new: DataTree, reason: str, *, check_labels: bool = True) -> None:
-        # The label rule is checked first: a renamed server also breaks the
-        # leafrefs to it, and the label error says what to do.
+        # The label rule is checked first because a renamed server also
+        # breaks the leafrefs to it, and only the label error explains the fix.
         if check_labels:
             self._check_labels(new)
         issues = self.schema.validate(new)

@@ -129,6 +129,8 @@ class RPCProcessor:
                 self.services.statistics.in_bad_rpcs += 1
             if any(error.tag is ErrorTag.MALFORMED_MESSAGE for error in errors):
                 session.request_close()
+                if session.base_version == "1.0":
+                    errors = tuple(_for_base_1_0(error) for error in errors)
             return self._error_reply(session, attributes, errors)
         except Exception:
             session.log.exception("operation failed unexpectedly")
@@ -186,3 +188,11 @@ class RPCProcessor:
         stamp = event_time.isoformat().replace("+00:00", "Z")
         return (f'<notification xmlns="{control.NOTIFICATION_NS}"><eventTime>{stamp}</eventTime>'
                 f"{content}</notification>").encode()
+
+
+def _for_base_1_0(error: RPCError) -> RPCError:
+    # RFC 6241 Appendix A: malformed-message is new in base:1.1 and must not
+    # be sent to base:1.0 clients, so they get operation-failed.
+    if error.tag is not ErrorTag.MALFORMED_MESSAGE:
+        return error
+    return RPCError(error.type, ErrorTag.OPERATION_FAILED, error.message)

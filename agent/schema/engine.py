@@ -65,8 +65,8 @@ class Schema:
     def load(cls, yang_dir: Path | None = None) -> Schema:
         """Load pki-agent and the IETF modules the server implements."""
         dirs = default_search_dirs(yang_dir)
-        # libyang resolves the data path of an error only for a log callback
-        # that asks for it.  The errors are stored in the context as well and
+        # libyang resolves the data path of an error only when a log callback
+        # requests it.  The errors are stored in the context as well and
         # reported to the client, so the callback's log records are dropped.
         libyang.configure_logging(True, logging.ERROR)
         libyang_logger = logging.getLogger("libyang")

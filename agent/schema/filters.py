@@ -45,8 +45,13 @@ def subtree_to_xpaths(
     for element in filter_children:
         namespace, name = _local(element)
         module = module_for(namespace) if namespace else None
-        # An unqualified top-level node matches that name in any module.
-        modules = [module] if module else ([] if namespace else top_level_modules(name))
+        if module is not None:
+            modules = [module]
+        elif namespace:
+            modules = []  # a namespace of no loaded module selects nothing
+        else:
+            # An unqualified top-level node matches that name in any module.
+            modules = top_level_modules(name)
         for mod in modules:
             _translate(element, f"/{mod}:{name}", mod, module_for, xpaths)
     return xpaths

@@ -115,10 +115,21 @@ def test_unknown_operation_or_parameter_is_not_supported(
 )
 def test_malformed_message_is_rejected_and_closes(harness: Harness, message: bytes) -> None:
     session = harness.open()
+    session.base_version = "1.1"
     reply = harness.raw(session, message)
 
     [error] = errors(reply)
     assert error_fields(error)["error-tag"] == "malformed-message"
+    assert session.close_requested
+
+
+def test_malformed_message_for_base_1_0_client(harness: Harness) -> None:
+    session = harness.open()
+    session.base_version = "1.0"
+    reply = harness.raw(session, b"<rpc")
+
+    [error] = errors(reply)
+    assert error_fields(error)["error-tag"] == "operation-failed"
     assert session.close_requested
 
 
