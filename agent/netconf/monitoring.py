@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from xml.sax.saxutils import escape
 
+from agent.datastore import DatastoreName
 from agent.netconf.errors import ErrorTag, ErrorType, RPCError
 from agent.netconf.request import Request, Services, text_of
 from agent.schema import DataTree
@@ -19,19 +20,44 @@ def _time(value: datetime) -> str:
 
 def netconf_state(services: Services) -> DataTree:
     """Build the netconf-state container from the sessions, locks and modules."""
-    datastores = []
-    for name in ("running", "candidate", "startup"):
-        entry: dict[str, object] = {"name": name}
-        lock = services.datastores.locks().get(name)  # type: ignore[call-overload]
+    state = {
+        "capabilities": {"capability": list(services.capabilities)},
+        "datastores": {"datastore": _datastores(services)},
+        "schemas": {"schema": _schemas(services)},
+        "sessions": {"session": _sessions(services)} if services.sessions.sessions() else {},
+        "statistics": _statistics(services),
+    }
+    return services.schema.parse_json({f"{_NCM}:netconf-state": state})
+
+
+def _datastores(services: Services) -> list[dict[str, object]]:
+    locks = services.datastores.locks()
+    entries: list[dict[str, object]] = []
+    for name in DatastoreName:
+        entry: dict[str, object] = {"name": name.value}
+        lock = locks.get(name)
         if lock is not None:
             entry["locks"] = {"global-lock": {"locked-by-session": lock.session_id,
                                               "locked-time": _time(lock.locked_time)}}
-        datastores.append(entry)
-    sessions = [
+        entries.append(entry)
+    return entries
+
+
+def _schemas(services: Services) -> list[dict[str, object]]:
+    return [
+        {"identifier": module.name, "version": module.revision, "format": f"{_NCM}:yang",
+         "namespace": module.namespace, "location": ["NETCONF"]}
+        for module in services.schema.modules()
+    ]
+
+
+def _sessions(services: Services) -> list[dict[str, object]]:
+    return [
         {
             "session-id": session.session_id,
             "transport": f"{_NCM}:netconf-ssh",
             "username": session.username,
+            # inet:host cannot be empty; 0.0.0.0 stands for an unknown peer.
             "source-host": session.source_host or "0.0.0.0",
             "login-time": _time(session.login_time),
             "in-rpcs": session.in_rpcs,
@@ -41,30 +67,23 @@ def netconf_state(services: Services) -> DataTree:
         }
         for session in services.sessions.sessions()
     ]
-    schemas = [
-        {"identifier": module.name, "version": module.revision, "format": f"{_NCM}:yang",
-         "namespace": module.namespace, "location": ["NETCONF"]}
-        for module in services.schema.modules()
-    ]
+
+
+def _statistics(services: Services) -> dict[str, object]:
     stats = services.statistics
     manager = services.sessions
-    state = {
-        "capabilities": {"capability": list(services.capabilities)},
-        "datastores": {"datastore": datastores},
-        "schemas": {"schema": schemas},
-        "sessions": {"session": sessions} if sessions else {},
-        "statistics": {
-            "netconf-start-time": _time(services.start_time),
-            "in-bad-hellos": manager.in_bad_hellos,
-            "in-sessions": manager.in_sessions,
-            "dropped-sessions": manager.dropped_sessions,
-            "in-rpcs": stats.in_rpcs,
-            "in-bad-rpcs": stats.in_bad_rpcs,
-            "out-rpc-errors": stats.out_rpc_errors,
-            "out-notifications": sum(s.out_notifications for s in manager.sessions()),
-        },
+    return {
+        "netconf-start-time": _time(services.start_time),
+        "in-bad-hellos": manager.in_bad_hellos,
+        "in-sessions": manager.in_sessions,
+        "dropped-sessions": manager.dropped_sessions,
+        "in-rpcs": stats.in_rpcs,
+        "in-bad-rpcs": stats.in_bad_rpcs,
+        "out-rpc-errors": stats.out_rpc_errors,
+        # NOTE: counts the notifications of open sessions only, because the
+        # session table forgets a session when it ends.
+        "out-notifications": sum(s.out_notifications for s in manager.sessions()),
     }
-    return services.schema.parse_json({f"{_NCM}:netconf-state": state})
 
 
 async def get_schema(request: Request) -> str:

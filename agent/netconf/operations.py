@@ -66,6 +66,11 @@ async def copy_config(request: Request) -> None:
     target = datastore_of(request, "target")
     # RFC 6243 §4.5.3: with-defaults only shapes a copy to a URL, and :url
     # is not implemented, so the parameter is accepted with no effect.
+    if request.params["source"].find(f"{{{BASE_NS}}}config") is None \
+            and datastore_of(request, "source") is target:
+        # RFC 6241 §7.3: source and target must differ.
+        raise RPCError(ErrorType.PROTOCOL, ErrorTag.INVALID_VALUE,
+                       f"copy-config from {target} to itself", info=(("bad-element", "target"),))
     source = _source_tree(request)
     request.services.datastores.copy(source, target, request.session.session_id)
 

@@ -316,6 +316,14 @@ def test_copy_inline_config_to_candidate(harness: Harness) -> None:
     assert "<label>ndes-srv</label>" in running_text(harness)
 
 
+def test_copy_to_same_datastore_is_invalid(harness: Harness) -> None:
+    session = harness.open()
+    copy = "<copy-config><target><running/></target><source><running/></source></copy-config>"
+    reply = harness.send(session, copy)
+
+    assert error_fields(errors(reply)[0])["error-tag"] == "invalid-value"
+
+
 def test_delete_running_is_refused(harness: Harness) -> None:
     session = harness.open()
     reply = harness.send(session, "<delete-config><target><running/></target></delete-config>")
