@@ -35,13 +35,18 @@ class RPCHandler(Protocol):
     def end_session(self, session: Session) -> None: ...
 
 
-def build_malformed_message_reply(text: str) -> bytes:
-    """Render the rpc-error for a message that cannot be delimited (RFC 6241 Appendix A)."""
+def build_framing_error_reply(text: str, base_version: str) -> bytes:
+    """Render the rpc-error for a message that cannot be delimited.
+
+    RFC 6241 Appendix A: malformed-message is new in base:1.1 and must not be
+    sent to base:1.0 clients, so those get operation-failed.
+    """
+    tag = "malformed-message" if base_version == "1.1" else "operation-failed"
     reply = etree.Element(f"{{{BASE_NS}}}rpc-reply", nsmap={None: BASE_NS})
     error = etree.SubElement(reply, f"{{{BASE_NS}}}rpc-error")
     for name, value in (
         ("error-type", "rpc"),
-        ("error-tag", "malformed-message"),
+        ("error-tag", tag),
         ("error-severity", "error"),
     ):
         etree.SubElement(error, f"{{{BASE_NS}}}{name}").text = value
@@ -140,10 +145,12 @@ class _SessionRunner:
                 session.log.warning("closing the session: %s", exc)
                 session.in_bad_rpcs += 1
                 session.out_rpc_errors += 1
-                await session.send(build_malformed_message_reply(str(exc)))
+                await session.send(build_framing_error_reply(str(exc), session.base_version))
                 return
             if message is None:
                 return
+            # Bodies stay out of the log because edit-config carries challenge passwords.
+            session.log.debug("received a message of %d bytes", len(message))
             reply = await self._server.handler.handle(session, message)
             if reply is not None:
                 await session.send(reply)

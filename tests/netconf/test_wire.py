@@ -151,7 +151,8 @@ def test_end_of_message_over_max_message_size(agent_factory: AgentFactory) -> No
 
     reply = run_with_client(agent, body)
     assert reply.endswith(END_OF_MESSAGE)
-    assert error_tags(reply[: -len(END_OF_MESSAGE)]) == ["malformed-message"]
+    # RFC 6241 Appendix A: base:1.0 clients never get malformed-message.
+    assert error_tags(reply[: -len(END_OF_MESSAGE)]) == ["operation-failed"]
 
 
 def test_hello_over_max_message_size(agent_factory: AgentFactory) -> None:
