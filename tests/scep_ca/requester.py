@@ -41,6 +41,7 @@ from agent.scep.cms import (
     verify_signed_data,
 )
 from agent.scep.envelope import ContentCipher
+from agent.scep.errors import ProtocolError
 from tools.scep_ca.issuing import TEMPLATE_NAME_OID, encode_template_name
 
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -222,6 +223,9 @@ class Requester:
         assert reply.status == 200, reply
         assert reply.content_type == "application/x-pki-message"
         message = verify_signed_data(reply.body, [self.ca.verifier])
+        if message.signer != self.ca.verifier:
+            signer = message.signer.subject.rfc4514_string()
+            raise ProtocolError("CertRep not signed by the RA", signer)
         attributes = message.attributes
         status = text_value(attributes, PKI_STATUS)
         certificates: tuple[x509.Certificate, ...] = ()
