@@ -56,8 +56,8 @@ def _lazy(module_name: str, function: str) -> Benchmark:
 
 BENCHMARKS: dict[str, Benchmark] = {
     "latency": latency_benchmark,
-    "scale": _lazy("bench.scale", "scale_benchmark"),
     "startup": startup_benchmark,
+    "scale": _lazy("bench.scale", "scale_benchmark"),
     "enrollment": _lazy("bench.enrollment", "enrollment_benchmark"),
     "scep": _external("bench.scep_enroll", "SCEP enrollment"),
     "slow-ca": _external("bench.slow_ca", "Latency while the CA is slow"),
@@ -118,6 +118,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="Markdown file to write")
     parser.add_argument("--no-install", action="store_true", help="skip apt-get")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep logs and state under this directory instead of a temporary one",
+    )
     return parser.parse_args(argv)
 
 
@@ -131,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     group = ProcessGroup()
     with tempfile.TemporaryDirectory(prefix="pki-agent-bench-") as temporary:
-        context = Context(options.quick, REPO, Path(temporary), group)
+        workdir = options.keep or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        context = Context(options.quick, REPO, workdir.resolve(), group)
         context.agent_missing = agent_available(REPO)
         try:
             results = run_benchmarks(context, options.only or list(BENCHMARKS))

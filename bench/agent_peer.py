@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +54,7 @@ def start_agent(
     repo: Path,
     command: Sequence[str] = SERVE_COMMAND,
     extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> AgentPeer:
     """Start the agent with a fresh state directory; do not wait for it to listen."""
     state_dir = workdir / "state"
@@ -80,7 +81,7 @@ def start_agent(
         *extra_args,
     ]
     started = time.perf_counter()
-    process = group.start("pki-agent", argv, workdir / "agent.log", cwd=repo)
+    process = group.start("pki-agent", argv, workdir / "agent.log", env=env, cwd=repo)
     target = ClientTarget(LOOPBACK, port, AGENT_USER, client_key=str(client_key))
     return AgentPeer(target, process, state_dir, started)
 

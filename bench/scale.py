@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pstats
-from collections import defaultdict
+import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from bench.latency import checked_rpc, load_config, time_calls, time_edit_commit
 from bench.netconf_bench import netconfd_memory_rows
 from bench.netconf_client import NetconfClient
 from bench.processes import memory_kib
+from bench.profiling import summarize_profile
 from bench.report import check, ms, section, table
 from bench.stats import Summary, summarize
 
@@ -156,60 +157,25 @@ def _mib(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "-"
 
 
-def summarize_profile(path: Path, top: int = 15) -> tuple[list[list[str]], list[list[str]]]:
-    """Return (own time per package, the functions with the most own time) from pstats."""
-    stats = pstats.Stats(str(path))
-    entries = stats.stats  # type: ignore[attr-defined]
-    total = sum(entry[2] for entry in entries.values()) or 1.0
-    by_package: dict[str, float] = defaultdict(float)
-    functions = []
-    for (filename, line, name), (_, calls, own, cumulative, _) in entries.items():
-        by_package[_package_of(filename)] += own
-        functions.append((own, cumulative, calls, f"{_short(filename)}:{line} {name}"))
-    package_rows = [
-        [package, f"{seconds * 1000:.0f}", f"{100 * seconds / total:.0f}"]
-        for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:top]
-    ]
-    function_rows = [
-        [where, str(calls), f"{own * 1000:.1f}", f"{cumulative * 1000:.1f}"]
-        for own, cumulative, calls, where in sorted(functions, reverse=True)[:top]
-    ]
-    return package_rows, function_rows
-
-
-def _package_of(filename: str) -> str:
-    if filename.startswith("<") or filename == "~":
-        return "built-ins and C extensions"
-    parts = Path(filename).parts
-    for anchor in ("site-packages", "agent", "bench"):
-        if anchor in parts:
-            index = parts.index(anchor)
-            if anchor == "site-packages":
-                return parts[index + 1].removesuffix(".py")
-            return ".".join(parts[index : index + 2]).removesuffix(".py")
-    if "asyncio" in parts:
-        return "asyncio"
-    return "python stdlib"
-
-
-def _short(filename: str) -> str:
-    parts = Path(filename).parts
-    for anchor in ("site-packages", "agent", "bench"):
-        if anchor in parts:
-            return "/".join(parts[parts.index(anchor) + (anchor == "site-packages") :])
-    return Path(filename).name
-
-
-async def _drive_slowest(peer: AgentPeer, operation: str, calls: int) -> None:
+async def _drive_slowest(peer: AgentPeer, operation: str, calls: int, stats: Path) -> None:
     await wait_for_hello(peer)
     client = NetconfClient(peer.target)
     await client.connect()
     try:
         await load_config(client, workload.pki_config(SIZES[-1]))
+        await client.rpc(workload.GET_PKI)  # the state provider builds its state here
+        peer.process.send_signal(signal.SIGUSR1)
+        await asyncio.sleep(0.1)
         if operation == EDIT_COMMIT:
             await time_edit_commit(client, SIZES[-1] // 2, calls)
         else:
             await time_calls(client, _constant(OPERATIONS[operation](SIZES[-1])), calls)
+        peer.process.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while not stats.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the agent wrote no profile to {stats} in 30 s")
+            await asyncio.sleep(0.05)
     finally:
         await client.close()
 
@@ -227,25 +193,25 @@ def profile_benchmark(context: Context) -> BenchResult:
     workdir = context.workdir / "agent-profile"
     workdir.mkdir(parents=True, exist_ok=True)
     stats_path = workdir / "agent.pstats"
-    os.environ[PROFILE_ENV] = str(stats_path)
+    env = dict(os.environ, **{PROFILE_ENV: str(stats_path)})
+    peer = start_agent(context.group, workdir, context.repo, STATE_SERVE_COMMAND, env=env)
     try:
-        peer = start_agent(context.group, workdir, context.repo, command=STATE_SERVE_COMMAND)
-    finally:
-        del os.environ[PROFILE_ENV]
-    try:
-        asyncio.run(_drive_slowest(peer, slowest, calls))
+        asyncio.run(_drive_slowest(peer, slowest, calls, stats_path))
     finally:
         context.group.stop(peer.process)
-    packages, functions = summarize_profile(stats_path)
+    profile = summarize_profile(stats_path)
     body = (
         f"The slowest operation at {SIZES[-1]} enrollments was **{slowest}** "
         f"(median {ms(operations[slowest].median)} ms). The agent ran under cProfile "
-        f"(`{PROFILE_ENV}=FILE python -m bench.agent_with_state ...`) while one session "
-        f"loaded the {SIZES[-1]}-enrollment configuration and sent {calls} of these calls; "
-        "the profile covers the whole process, start-up and loading included.\n\n"
-        "Own time by package:\n\n"
-        + table(["package", "own ms", "% of profiled time"], packages)
+        f"(`{PROFILE_ENV}=FILE python -m bench.agent_with_state ...`, started by SIGUSR1 "
+        f"and written by SIGUSR2) while one session sent {calls} of these calls to the "
+        f"agent with {SIZES[-1]} enrollments and their state. Start-up and loading are "
+        "not in the profile.\n\n"
+        f"The agent was busy for {profile.busy_seconds * 1000:.0f} ms of the profiled "
+        f"time and waited in epoll for {profile.idle_seconds * 1000:.0f} ms. Own time by "
+        "package, as a share of the busy time:\n\n"
+        + table(["package", "own ms", "% of busy time"], profile.packages)
         + "\nFunctions with the most own time:\n\n"
-        + table(["function", "calls", "own ms", "cumulative ms"], functions)
+        + table(["function", "calls", "own ms", "cumulative ms"], profile.functions)
     )
     return BenchResult(section(title, context.command("scale") + " --only profile", body))

@@ -13,6 +13,8 @@ SERVER_LABEL = "bench-ca"
 # The benchmark server is disabled, so neither server's daemon contacts it; the
 # URL still names only the loopback address (port 9 is the discard service).
 SERVER_URL = f"http://{LOOPBACK}:9/scep"
+CHALLENGE = "bench-challenge"
+"""Challenge password of every benchmark enrollment; micromdm is started with it."""
 SERVER_FINGERPRINT = hashlib.sha256(b"pki-agent benchmark CA").hexdigest()
 
 GET_CONFIG = "<get-config><source><running/></source></get-config>"
@@ -39,7 +41,9 @@ def enrollment_xml(index: int, dn_suffix: str = "") -> str:
     name = enrollment_name(index)
     return (
         f"<enroll><name>{name}</name><server>{SERVER_LABEL}</server>"
-        f"<dn>CN={name}.bench.example{dn_suffix}, O=pki-agent bench, C=DE</dn></enroll>"
+        f"<password>{CHALLENGE}</password>"
+        f"<dn>CN={name}.bench.example{dn_suffix}, O=pki-agent bench, C=DE</dn>"
+        f"<san><dns-name>{name}.bench.example</dns-name></san></enroll>"
     )
 
 

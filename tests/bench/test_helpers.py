@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cProfile
 import json
 import math
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from bench import workload
 from bench.debs import services_forbidden
 from bench.netconf_client import FrameDecoder, FramingError, frame_message, is_ok_reply
+from bench.profiling import package_of, summarize_profile
 from bench.report import Verdict, check, format_number, table
 from bench.stats import percentile, ratio, summarize
 from bench.yang_config import (
@@ -188,3 +190,30 @@ def test_services_forbidden_keeps_existing(tmp_path: Path) -> None:
     with services_forbidden(policy):
         pass
     assert policy.read_text() == "#!/bin/sh\nexit 0\n"
+
+
+@pytest.mark.parametrize(
+    ("filename", "function", "expected"),
+    [
+        ("~", "<built-in method _libyang.lyd_parse_data>", "libyang (C library)"),
+        ("~", "<method 'send' of '_socket.socket' objects>", "Python built-ins and C modules"),
+        ("/v/lib/python3.11/site-packages/libyang/data.py", "new", "libyang (Python bindings)"),
+        ("/v/lib/python3.11/site-packages/asyncssh/channel.py", "write", "asyncssh"),
+        ("/work/main/agent/netconf/retrieval.py", "get", "agent.netconf"),
+        ("/usr/lib/python3.11/json/encoder.py", "iterencode", "stdlib json"),
+    ],
+)
+def test_package_of_profile_entry(filename: str, function: str, expected: str) -> None:
+    assert package_of(filename, function) == expected
+
+
+def test_summarize_profile_splits_idle(tmp_path: Path) -> None:
+    profiler = cProfile.Profile()
+    profiler.runcall(sorted, range(10000), key=lambda value: -value)
+    path = tmp_path / "run.pstats"
+    profiler.dump_stats(path)
+    summary = summarize_profile(path)
+    assert summary.idle_seconds == 0.0
+    assert summary.busy_seconds > 0.0
+    assert any("sorted" in row[0] for row in summary.functions)
+    assert sum(float(row[2]) for row in summary.packages) == pytest.approx(100, abs=2)
