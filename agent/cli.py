@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import signal
@@ -11,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import __version__
 from agent.errors import AgentError
@@ -23,6 +23,9 @@ from agent.settings import (
     DEFAULT_USER,
     Settings,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the agent until SIGTERM or SIGINT."""
+    import asyncio  # imported here so that 'pki-agent scep' starts faster
+
     configure_logging(args.verbose)
     settings = Settings(
         state_dir=args.state_dir,
@@ -172,6 +177,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def _serve_until_signal(settings: Settings) -> None:
+    import asyncio
+
     from agent import app
 
     stop = asyncio.Event()
