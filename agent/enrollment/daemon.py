@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography import x509
+
 from agent.enrollment import runtime
 from agent.enrollment.config import DaemonConfig, ServerConfig, parse_config
 from agent.enrollment.outcomes import DiscoveryResult, StepKind, StepRequest, StepResult
@@ -193,8 +195,11 @@ class EnrollmentDaemon:
             if record is not None and record.config == server:
                 continue
             if record is not None and record.config.discovery_key() == server.discovery_key():
+                # Cipher or renew-request changed: keep the verified CA, use the new settings.
                 record.config = server
                 record.view = replace(record.view, id=server.id)
+                if record.context is not None:
+                    record.context = replace(record.context, config=server)
                 continue
             fresh = runtime.new_server_record(server, now)
             fresh.generation = record.generation + 1 if record is not None else 0
@@ -324,6 +329,8 @@ class EnrollmentDaemon:
                               now=self.clock.now(), reset=record.reset,
                               renew_now=record.renew_now)
         generation = record.generation
+        lineage = self.store.lineage(name)
+        certificate = lineage.certificate if lineage is not None else None
         record.reset = False
         record.renew_now = False
         result = await run_in_thread(self._run_step, request)
@@ -338,7 +345,7 @@ class EnrollmentDaemon:
         # One log line and one notification per change, not one per CertPoll.
         if _change_key(before) != _change_key(after):
             self._announce(before.state, current)
-        self._check_expiring(current, result)
+        self._check_expiring(current, result, certificate)
 
     def _run_discovery(self, server: ServerConfig) -> DiscoveryResult:
         try:
@@ -373,14 +380,16 @@ class EnrollmentDaemon:
             body["transaction-id"] = view.transaction_id
         self.hooks.publish("pki-agent:enrollment-state-change", body)
 
-    def _check_expiring(self, record: runtime.EnrollmentRecord, result: StepResult) -> None:
-        lineage = self.store.lineage(record.config.name)
-        if lineage is None or lineage.certificate is None or not result.renewal:
+    def _check_expiring(self, record: runtime.EnrollmentRecord, result: StepResult,
+                        certificate: x509.Certificate | None) -> None:
+        # The step that starts a renewal is the moment the threshold was reached.
+        if certificate is None or not (result.renewal and result.new_request):
             return
-        if result.kind is StepKind.ISSUED or record.view.attempts > 1:
-            return
-        not_after = lineage.certificate.not_valid_after_utc
+        not_after = certificate.not_valid_after_utc
         seconds_left = int((not_after - self.clock.now()).total_seconds())
+        logger.info("enrollment %s: certificate reached its renewal threshold, expires %s",
+                    record.config.name, format_time(not_after))
+        # RFC 7951 §6.1: int64 values are JSON strings.
         self.hooks.publish("pki-agent:certificate-expiring", {
             "label": record.config.name, "not-after": format_time(not_after),
             "seconds-left": str(seconds_left)})

@@ -379,3 +379,26 @@ def test_issued_lineage_shown_after_restart(tmp_path: Path) -> None:
         assert rows[1]["key-size"] == 2048
 
     run(tmp_path, scenario)
+
+
+def test_renewal_start_notifies_expiring(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+        h.store.start_lineage("mycert1", "xpki-srv", "digest")
+        h.store.begin_request("mycert1", rsa_key(), renewal=False)
+        old = make_certificate(make_name("mycert1.co.uk"), lifetime=datetime.timedelta(days=10))
+        h.store.save_issued("mycert1", old)
+        h.worker.queue_discovery("xpki-srv", h.responding())
+        h.worker.queue_step("mycert1", StepResult(
+            kind=StepKind.PENDING, reason="renewal request waiting for the CA", renewal=True,
+            sent=True, new_request=True, transaction_id="TX2"))
+        await h.daemon.run_due()
+        await h.daemon.run_due()
+
+        expiring = [body for name, body in h.notifications
+                    if name == "pki-agent:certificate-expiring"]
+        assert expiring == [{"label": "mycert1", "not-after": "2026-12-11T00:00:00Z",
+                             "seconds-left": str(10 * 86400)}]
+        assert h.enrollment_state()["renewing"] is True
+
+    run(tmp_path, scenario)
