@@ -6,6 +6,7 @@ from the current output, then review the diff before committing it.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -18,4 +19,9 @@ def assert_golden(name: str, text: str) -> None:
     if os.environ.get("PKI_CLI_UPDATE_GOLDEN") == "1":
         path.write_text(text)
     assert path.exists(), f"golden file {path} is missing; run with PKI_CLI_UPDATE_GOLDEN=1"
-    assert text == path.read_text()
+    expected = path.read_text()
+    diff = difflib.unified_diff(
+        expected.splitlines(keepends=True), text.splitlines(keepends=True),
+        fromfile=f"golden/{name}", tofile="output",
+    )
+    assert text == expected, "".join(diff)
