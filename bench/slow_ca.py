@@ -2,9 +2,9 @@
 
 The enrollment daemon must never make a NETCONF operation wait for a CA.  This
 benchmark starts the test CA (openxpki personality, automatic approval) with a
-10-second delay on GetCACaps, GetCACert and PKIOperation, points the agent at
-it, and times edit-config plus commit (each adding one enrollment) and a get
-of the whole `pki` subtree while server checks and requests are in flight.
+10-second delay on GetCACaps, GetCACert and PKIOperation, and points the agent
+at it.  It then times edit-config plus commit (each adding one enrollment) and
+a get of the whole `pki` subtree while server checks and requests wait.
 """
 
 from __future__ import annotations
@@ -43,9 +43,20 @@ def start_ca(group: ProcessGroup, workdir: Path) -> dict[str, str]:
     """Start the delaying test CA and return its announced KEY=VALUE settings."""
     state = workdir / "ca"
     argv = [
-        sys.executable, "-m", "tools.scep_ca", "--personality", "openxpki",
-        "--state", str(state), "--approval", "auto", "--no-challenge",
-        "--delay", str(CA_DELAY_SECONDS), "--fault-operations", DELAYED_OPERATIONS,
+        sys.executable,
+        "-m",
+        "tools.scep_ca",
+        "--personality",
+        "openxpki",
+        "--state",
+        str(state),
+        "--approval",
+        "auto",
+        "--no-challenge",
+        "--delay",
+        str(CA_DELAY_SECONDS),
+        "--fault-operations",
+        DELAYED_OPERATIONS,
     ]
     process = group.start("scep-ca", argv, workdir / "ca.log", cwd=REPO)
     announcement = state / "server.env"
@@ -62,19 +73,23 @@ def start_ca(group: ProcessGroup, workdir: Path) -> dict[str, str]:
 
 def server_status(reply: str) -> str | None:
     root = etree.fromstring(reply.encode())
-    return root.findtext(".//pki:enroll-server/pki:state/pki:status",
-                         namespaces={"pki": workload.PKI_NS})
+    return root.findtext(
+        ".//pki:enroll-server/pki:state/pki:status", namespaces={"pki": workload.PKI_NS}
+    )
 
 
 def add_enrollment(index: int) -> str:
     entry = workload.enrollment_xml(index)
-    return ("<edit-config><target><candidate/></target>"
-            f'<config><pki xmlns="{workload.PKI_NS}"><cert>{entry}</cert></pki></config>'
-            "</edit-config>")
+    return (
+        "<edit-config><target><candidate/></target>"
+        f'<config><pki xmlns="{workload.PKI_NS}"><cert>{entry}</cert></pki></config>'
+        "</edit-config>"
+    )
 
 
-async def measure_rounds(client: NetconfClient, first_index: int,
-                         rounds: int) -> tuple[list[float], list[float]]:
+async def measure_rounds(
+    client: NetconfClient, first_index: int, rounds: int
+) -> tuple[list[float], list[float]]:
     """Add one enrollment per round; return (edit+commit seconds, get seconds)."""
     commits: list[float] = []
     gets: list[float] = []
@@ -108,10 +123,15 @@ async def measure(workdir: Path, quick: bool) -> dict[str, Summary | float]:
         await wait_for_hello(peer)
         client = NetconfClient(peer.target)
         await client.connect()
-        server = workload.server_xml(enabled=True, url=ca["SCEP_URL"],
-                                     fingerprint=ca["SCEP_CA_SHA256"])
-        await checked_rpc(client, workload.replace_config(
-            f'<pki xmlns="{workload.PKI_NS}"><poll-interval>1</poll-interval>{server}</pki>'))
+        server = workload.server_xml(
+            enabled=True, url=ca["SCEP_URL"], fingerprint=ca["SCEP_CA_SHA256"]
+        )
+        await checked_rpc(
+            client,
+            workload.replace_config(
+                f'<pki xmlns="{workload.PKI_NS}"><poll-interval>1</poll-interval>{server}</pki>'
+            ),
+        )
         await checked_rpc(client, workload.COMMIT)
         rounds = ROUNDS[quick]
         commits, gets = await measure_rounds(client, 0, rounds)
@@ -147,8 +167,10 @@ def render(figures: dict[str, Summary | float], quick: bool) -> str:
     )
     discovery = figures.get("discovery seconds")
     if isinstance(discovery, float):
-        body += (f"\nThe server check took {discovery:.1f} s after the first round began, "
-                 "as expected from two delayed replies.\n")
+        body += (
+            f"\nThe server check took {discovery:.1f} s after the first round began, "
+            "as expected from two delayed replies.\n"
+        )
     return section(TITLE, COMMAND, body)
 
 

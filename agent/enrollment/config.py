@@ -1,8 +1,8 @@
 """The daemon's view of the configuration, parsed from RFC 7951 JSON of `pki-agent`.
 
-The commit subscriber receives running with defaults filled in; the parser
-still applies the YANG defaults itself so that a partial document (from a
-test or an older core) means the same thing.
+The commit subscriber receives running with defaults filled in.  The parser
+still applies the YANG defaults itself, so a partial document (from a test or
+an older core) means the same thing.
 """
 
 from __future__ import annotations

@@ -59,9 +59,9 @@ class StepRequest:
 class StepResult:
     """Output of one enrollment step.
 
-    `renewal` tells whether the step concerned a renewal (so a failure keeps
-    the current certificate in use), and `sent` whether a message reached the
-    transport, which counts as one attempt.
+    `renewal` is true when the step concerned a renewal, so a failure keeps
+    the current certificate in use.  `sent` is true when a message was handed
+    to the transport, which counts as one attempt.
     """
 
     kind: StepKind

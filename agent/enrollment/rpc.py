@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 class EnrollmentRPCError(AgentError):
-    """An RPC input names an enrollment that cannot do what the RPC asks."""
+    """The enrollment named in an RPC input is missing or cannot do what the RPC requests."""
 
     def __init__(self, rpc: str, name: str, detail: str) -> None:
         self.rpc = rpc

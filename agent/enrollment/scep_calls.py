@@ -69,7 +69,7 @@ def transaction_id(key: rsa.RSAPrivateKey) -> str:
 def send_request(client: Any, context: ServerContext, config: EnrollConfig,
                  key: rsa.RSAPrivateKey,
                  current: tuple[x509.Certificate, rsa.RSAPrivateKey] | None) -> Any:
-    """Send a PKCSReq, or a renewal when `current` holds the certificate and key to renew."""
+    """Send a PKCSReq, or a renewal when `current` is the certificate and key to renew."""
     cipher = ContentCipher(context.config.cipher)
     if current is None:
         request = scep_client.prepare_enrollment(key, config.dn, _sans(config), config.password,

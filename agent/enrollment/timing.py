@@ -13,7 +13,7 @@ from typing import Protocol
 from cryptography import x509
 
 # Backoff doubles per consecutive failure up to 2**5 times the base interval,
-# and never waits longer than one day.
+# capped at one day before jitter (see backoff_delay).
 MAX_BACKOFF_DOUBLINGS = 5
 MAX_BACKOFF_SECONDS = 86400.0
 JITTER = 0.25

@@ -52,7 +52,7 @@ class CACertificateNotFoundError(PKIError):
 
 
 class LineageNotFoundError(PKIError):
-    """The store holds nothing for an enrollment name."""
+    """The store contains nothing for an enrollment name."""
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -1,8 +1,8 @@
 """Atomic file writes for the key and certificate store.
 
 Each write goes to a temporary file in the target directory, is flushed with
-fsync, and is renamed over the target; the directory is then synced so that
-the rename itself survives a crash.  A kill at any moment leaves the old file
+fsync, and is renamed over the target.  The directory is then synced, so the
+rename itself survives a crash.  A kill at any moment leaves the old file
 or the new one, never a mix.
 """
 

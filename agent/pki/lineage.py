@@ -105,7 +105,7 @@ def write_certificates(
 
 
 def write_pending(directory: Path, file_name: str, transaction: dict[str, Any]) -> None:
-    """Store a pending transaction with mode 0600, because it holds the signer's key."""
+    """Store a pending transaction with mode 0600, because it contains the signer's key."""
     make_private_directory(directory)
     data = json.dumps(transaction, sort_keys=True).encode("utf-8")
     write_atomic(directory / file_name, data, PRIVATE_MODE)

@@ -8,9 +8,9 @@ Layout under the store directory:
     enrollments/NAME/pending-V.json pending SCEP transaction (0600)
     ca/LABEL.json                   one CA-local row of the certificate table
 
-Every write is atomic (see `agent.pki.files`).  The in-memory index is
-guarded by a lock so that worker threads can write while the event loop reads
-snapshots; callers must not run two writes for the same enrollment at once.
+Every write is atomic (see `agent.pki.files`).  A lock guards the in-memory
+index, so worker threads can write while the event loop reads snapshots.
+Callers must not run two writes for the same enrollment at once.
 """
 
 from __future__ import annotations
@@ -169,9 +169,9 @@ class PKIStore:
     def save_rejected(self, name: str, details: dict[str, str]) -> Lineage:
         """Record the CA's final rejection of a first request and drop its key.
 
-        `details` holds display strings (failInfo, HRESULT, reason), never a
+        `details` contains display strings (failInfo, HRESULT, reason), never a
         password.  The record keeps a restart from sending a new request
-        silently; a new commit or re-enroll starts over.
+        silently.  A new commit or re-enroll starts over.
         """
         current = self._require(name)
         return self._commit(replace(current, version=current.version + 1, next_key_file=None,

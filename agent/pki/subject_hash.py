@@ -3,10 +3,10 @@
 OpenSSL (1.0.0 and later, `X509_NAME_hash_ex`) hashes a canonical encoding of
 the name with SHA-1 and prints the first four digest bytes read as a
 little-endian 32-bit integer.  The canonical encoding (`x509_name_canon` in
-crypto/x509/x_name.c) is the concatenation of the RDN SETs without the outer
-SEQUENCE, where every string value of a text type is re-encoded as a
-UTF8String with ASCII letters lower-cased, leading and trailing whitespace
-removed, and each inner run of whitespace replaced by one space.
+crypto/x509/x_name.c) concatenates the RDN SETs without the outer SEQUENCE.
+In it, every string value of a text type becomes a UTF8String with ASCII
+letters lower-cased and leading and trailing whitespace removed.  Each inner
+run of whitespace becomes one space.
 """
 
 from __future__ import annotations

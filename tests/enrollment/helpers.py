@@ -14,7 +14,7 @@ from tests.pki.factory import EPOCH
 
 
 class ManualClock:
-    """A clock that moves only when the test says so."""
+    """A clock that moves only when the test advances it."""
 
     def __init__(self, start: datetime.datetime = EPOCH) -> None:
         self.moment = start

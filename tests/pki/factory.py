@@ -15,7 +15,7 @@ EPOCH = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 
 @cache
 def rsa_key(index: int = 0, key_size: int = 2048) -> rsa.RSAPrivateKey:
-    """Return a cached RSA key; `index` tells keys of the same size apart."""
+    """Return a cached RSA key; keys with different `index` values differ."""
     del index
     return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
 
