@@ -208,3 +208,17 @@ def test_module_rpc_reaches_handler(tmp_path: Path) -> None:
                                         "</renew-now>")
         assert error_fields(errors(unknown)[0])["error-tag"] == "invalid-value"
         assert len(received) == 1
+
+
+def test_failing_handler_gives_generic_error(tmp_path: Path) -> None:
+    async def broken(rpc_input: JSONData) -> JSONData | None:
+        raise RuntimeError("secret internal detail")
+
+    hooks = Hooks(rpc_handlers={"pki-agent:trigger": broken})
+    for harness in harness_fixture(tmp_path, hooks):
+        session = harness.open()
+        reply = harness.send(session, f'<trigger xmlns="{PKI_NS}"/>')
+
+        fields = error_fields(errors(reply)[0])
+        assert fields["error-tag"] == "operation-failed"
+        assert "secret internal detail" not in etree.tostring(reply).decode()

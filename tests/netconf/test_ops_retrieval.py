@@ -246,3 +246,35 @@ def test_get_schema(loaded: Harness, identifier: str, version: str | None, found
         assert text.startswith(f"module {identifier} {{")
     else:
         assert error_fields(errors(reply)[0])["error-tag"] == "invalid-value"
+
+
+def test_xpath_filter_with_unknown_prefix(loaded: Harness) -> None:
+    session = loaded.open()
+    reply = loaded.send(session, '<get><filter type="xpath" select="/zz:pki"/></get>')
+
+    fields = error_fields(errors(reply)[0])
+    assert fields["error-tag"] == "invalid-value"
+    assert "zz" in fields["error-message"]
+
+
+def test_empty_subtree_filter_selects_nothing(loaded: Harness) -> None:
+    session = loaded.open()
+    reply = loaded.send(session, '<get><filter type="subtree"/></get>')
+
+    data = reply.find("nc:data", NS)
+    assert data is not None
+    assert len(data) == 0
+
+
+def test_failing_state_provider_is_left_out(tmp_path: Path) -> None:
+    def broken() -> dict[str, object]:
+        raise RuntimeError("provider failed")
+
+    good = {"pki-agent:pki": {"daemon": {"status": "running"}}}
+    hooks = Hooks(state_providers=[broken, lambda: good])
+    for harness in harness_fixture(tmp_path, hooks):
+        session = harness.open()
+        reply = harness.send(session, "<get/>")
+
+        assert errors(reply) == []
+        assert reply.findtext("nc:data/pki:pki/pki:daemon/pki:status", namespaces=NS) == "running"
