@@ -26,6 +26,7 @@ from agent.scep.message import (
     CertRep,
     RequestContext,
     build_pki_message,
+    issuer_and_serial,
     issuer_and_subject,
     new_nonce,
     parse_cert_rep,
@@ -207,6 +208,35 @@ class SCEPClient:
         payload = issuer_and_subject(subject_of(ca.issuing_ca), pending.subject_der)
         return self._exchange(ca, caps, MessageType.CERT_POLL, payload, pending)
 
+    def get_cert(
+        self,
+        ca: TrustedCA,
+        caps: Capabilities,
+        serial_number: int,
+        signer_certificate: x509.Certificate,
+        signer_key: rsa.RSAPrivateKey,
+        issuer: x509.Name | None = None,
+    ) -> x509.Certificate:
+        """Fetch an issued certificate by serial number with GetCert (RFC 8894 §3.3.4).
+
+        The issuer defaults to the issuing CA.  Raise ProtocolError if the CA
+        answers PENDING, which GetCert does not allow.
+        """
+        issuer_name = issuer if issuer is not None else subject_of(ca.issuing_ca)
+        transaction = PendingTransaction(
+            transaction_id=transaction_id_for(signer_key.public_key()),
+            subject_der=b"",
+            public_key_der=b"",
+            signer_certificate=signer_certificate,
+            signer_key=signer_key,
+            message_type=MessageType.GET_CERT,
+        )
+        payload = issuer_and_serial(issuer_name, serial_number)
+        result = self._exchange(ca, caps, MessageType.GET_CERT, payload, transaction, serial_number)
+        if not isinstance(result, Issued):
+            raise ProtocolError("GetCert reply is PENDING")
+        return result.certificate
+
     def _exchange(
         self,
         ca: TrustedCA,
@@ -214,6 +244,7 @@ class SCEPClient:
         message_type: MessageType,
         payload: bytes,
         transaction: PendingTransaction,
+        serial_number: int | None = None,
     ) -> Issued | Pending:
         context = RequestContext(
             transaction.transaction_id,
@@ -221,6 +252,7 @@ class SCEPClient:
             transaction.signer_certificate,
             transaction.signer_key,
             transaction.public_key_der,
+            serial_number,
         )
         cipher = caps.choose_cipher(transaction.cipher)
         message = build_pki_message(

@@ -34,6 +34,8 @@ class RequestContext:
     signer_key: rsa.RSAPrivateKey = field(repr=False)
     public_key_der: bytes
     """SubjectPublicKeyInfo of the key being certified, to pick the issued certificate."""
+    serial_number: int | None = None
+    """For GetCert: the serial number of the requested certificate, picked instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +134,15 @@ def _issued(message: cms.SignedMessage, context: RequestContext) -> CertRep:
         raise ProtocolError("SUCCESS reply without a pkcsPKIEnvelope")
     inner = cms.open_enveloped_data(message.content, context.signer_key, context.signer_certificate)
     certificates = cms.parse_certs_only(inner)
-    ours = [c for c in certificates if _spki(c) == context.public_key_der]
+    if context.serial_number is not None:
+        ours = [c for c in certificates if c.serial_number == context.serial_number]
+        wanted = f"serial {context.serial_number:x}"
+    else:
+        ours = [c for c in certificates if _spki(c) == context.public_key_der]
+        wanted = "our key"
     if not ours:
         raise ProtocolError(
-            "SUCCESS reply without a certificate for our key",
+            f"SUCCESS reply without a certificate for {wanted}",
             f"{len(certificates)} certificates in the reply",
         )
     chain = tuple(c for c in certificates if c is not ours[0])

@@ -9,8 +9,9 @@ import threading
 from urllib.parse import unquote
 
 import pytest
+from asn1crypto import cms as asn1_cms
 
-from agent.scep import cms
+from agent.scep import ber, cms
 from agent.scep.attributes import MessageType, PKIStatus
 from agent.scep.capabilities import Capabilities
 from agent.scep.client import (
@@ -394,3 +395,46 @@ def test_renewal_same_certificate_rejected(mock_ca: MockCA, pki: PKIFactory) -> 
 
     with pytest.raises(ProtocolError):
         renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
+
+
+def test_get_cert_by_serial(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    mock_ca.decide = lambda request: Reply(
+        PKIStatus.SUCCESS, certificates=[mock_ca.ca.certificate, current]
+    )
+
+    fetched = client.get_cert(ca, caps, current.serial_number, current, current_key)
+
+    assert fetched == current
+    request = mock_ca.pki_requests[-1]
+    assert request.message_type == MessageType.GET_CERT
+    payload = asn1_cms.IssuerAndSerialNumber.load(request.payload)
+    assert payload["serial_number"].native == current.serial_number
+    assert payload["issuer"].dump() == mock_ca.ca.certificate.subject.public_bytes()
+
+
+def test_get_cert_wrong_serial(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client = SCEPClient(mock_ca.url)
+    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
+    mock_ca.decide = lambda request: Reply(PKIStatus.SUCCESS, certificates=[current])
+
+    with pytest.raises(ProtocolError, match="serial"):
+        client.get_cert(ca, caps, current.serial_number + 1, current, current_key)
+
+
+def test_cert_poll_payload(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING)
+    request = prepare_enrollment(pki.key(), DN, (), "pw")
+    pending = client.enroll(ca, caps, request)
+    assert isinstance(pending, Pending)
+
+    assert isinstance(client.poll(ca, caps, pending.transaction), Pending)
+
+    body = ber.read_tlv(mock_ca.pki_requests[-1].payload)
+    issuer, subject = ber.children(body.content)
+    assert body.identifier == b"\x30"
+    assert issuer.content == ber.read_tlv(mock_ca.ca.certificate.subject.public_bytes()).content
+    assert subject.content == ber.read_tlv(request.csr.subject.public_bytes()).content

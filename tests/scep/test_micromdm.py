@@ -284,3 +284,16 @@ def test_cert_poll_is_http_500(micromdm: MicromdmServer, client: SCEPClient) -> 
         client.poll(ca, caps, pending)
 
     assert caught.value.status == 500
+
+
+def test_get_cert_is_http_500(micromdm: MicromdmServer, client: SCEPClient) -> None:
+    caps = client.get_ca_caps()
+    ca = client.get_ca_cert().verify(micromdm.ca_sha256)
+    key = generate_key()
+    issued = client.enroll(ca, caps, prepare_enrollment(key, DN, (), micromdm.challenge))
+    assert isinstance(issued, Issued)
+
+    with pytest.raises(TransportError) as caught:
+        client.get_cert(ca, caps, issued.certificate.serial_number, issued.certificate, key)
+
+    assert caught.value.status == 500
