@@ -76,7 +76,7 @@ def _utcnow() -> datetime:
 
 
 class Datastores:
-    """The three datastores of the agent; running is persisted in `state_dir/datastore`.
+    """The three datastores of the agent, with running persisted in `state_dir/datastore`.
 
     The candidate is None while it has no uncommitted changes, so that it
     always reads as a copy of running without copying the tree on each commit.
@@ -104,7 +104,7 @@ class Datastores:
         return self._running_json
 
     def tree(self, name: DatastoreName) -> DataTree:
-        """Return the live tree of a datastore; callers must copy it before changing it."""
+        """Return the live tree of a datastore, which callers must copy before changing it."""
         if name is DatastoreName.CANDIDATE:
             return self._candidate if self._candidate is not None else self._running
         if name is DatastoreName.STARTUP:
@@ -125,8 +125,8 @@ class Datastores:
             raise LockDeniedError(name, held.session_id)
         if name is DatastoreName.CANDIDATE and self._candidate is not None:
             # RFC 6241 §8.3.5.1: no lock while the candidate holds changes.
-            raise LockDeniedError(name, 0, "the candidate datastore has uncommitted changes; "
-                                           "commit or discard-changes first")
+            raise LockDeniedError(name, 0, "the candidate datastore has uncommitted changes. "
+                                           "Commit or discard-changes first")
         self._locks[name] = LockInfo(session_id, self.clock())
         logger.info("session %d locked the %s datastore", session_id, name)
 
@@ -169,8 +169,8 @@ class Datastores:
         as (data path, operation).
         """
         if name is DatastoreName.STARTUP:
-            raise NotSupportedError("edit-config on startup is not supported; "
-                                    "use copy-config from running")
+            raise NotSupportedError("edit-config on startup is not supported. "
+                                    "Use copy-config from running")
         self._check_writable(name, session_id)
         work = self.tree(name).copy()
         normalize_fingerprints(edit)

@@ -34,12 +34,12 @@ async def kill_session(request: Request) -> None:
                        info=(("bad-element", "session-id"),))
     target = int(raw)
     if target == request.session.session_id:
-        # RFC 6241 §7.9: a session cannot kill itself; close-session does that.
+        # RFC 6241 §7.9: a session cannot kill itself, and close-session ends it instead.
         raise RPCError(ErrorType.PROTOCOL, ErrorTag.INVALID_VALUE,
                        "kill-session cannot end the calling session; use close-session",
                        info=(("bad-element", "session-id"),))
     if request.services.sessions.get(target) is None:
-        raise RPCError(ErrorType.PROTOCOL, ErrorTag.INVALID_VALUE, f"no session {target}",
+        raise RPCError(ErrorType.PROTOCOL, ErrorTag.INVALID_VALUE, f"session {target} not found",
                        info=(("bad-element", "session-id"),))
     request.session.log.info("killing session %d", target)
     await request.services.sessions.kill(target)
@@ -57,7 +57,7 @@ def _parse_time(request: Request, name: str) -> datetime | None:
 
 
 async def create_subscription(request: Request) -> None:
-    """RFC 5277 §2.1.1, without replay: startTime is refused."""
+    """Start a subscription (RFC 5277 §2.1.1) without replay, so startTime is rejected."""
     stream = text_of(request, "stream") or NETCONF_STREAM
     if stream != NETCONF_STREAM:
         raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE,
@@ -131,7 +131,7 @@ async def module_rpc(request: Request) -> None:
     logger.info("session %d called %s", request.session.session_id, name)
     await handler(rpc_input)
     # NOTE: the module's RPCs have no output, so a handler's return value is
-    # not sent; the reply is <ok/>.
+    # not sent, and the reply is <ok/>.
 
 
 def _parse_module_rpc(request: Request) -> dict[str, object]:

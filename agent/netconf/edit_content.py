@@ -23,7 +23,7 @@ _REMOVING = {EditOperation.DELETE.value, EditOperation.REMOVE.value}
 def parse_edit_content(
     schema: Schema, config: etree._Element,
 ) -> tuple[DataTree, list[tuple[str, EditOperation]]]:
-    """Parse the children of <config>; return the tree and the empty leaves to delete."""
+    """Parse the children of <config> and return the tree and the empty leaves to delete."""
     content = etree.fromstring(etree.tostring(config))
     removals: list[tuple[str, EditOperation]] = []
     for element in list(content.iter()):

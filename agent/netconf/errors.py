@@ -68,7 +68,7 @@ class ErrorSeverity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RPCError(AgentError):
-    """One rpc-error element; `info` holds error-info children in the base namespace."""
+    """One rpc-error element, where `info` contains the error-info children (base namespace)."""
 
     type: ErrorType
     tag: ErrorTag
@@ -124,7 +124,8 @@ def _child(parent: etree._Element, name: str, text: str | None = None) -> etree.
 
 
 # The apply-time messages of the device CLI, for the libyang errors that
-# stand for them.  The must-statement messages already come from the module.
+# report the same problems.  The must-statement messages already come from
+# the module.
 _LEAFREF_MESSAGES = {
     "/server": "server label not defined in the system",
 }
@@ -193,7 +194,7 @@ _DATASTORE_TABLE: dict[type[DatastoreError], Callable[[DatastoreError], tuple[RP
 
 
 def to_rpc_errors(exc: AgentError) -> tuple[RPCError, ...]:
-    """Map a domain error to the rpc-errors it stands for."""
+    """Map a domain error to its rpc-errors."""
     if isinstance(exc, RPCError):
         return (exc,)
     if isinstance(exc, RPCErrors):

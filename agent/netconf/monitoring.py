@@ -57,7 +57,7 @@ def _sessions(services: Services) -> list[dict[str, object]]:
             "session-id": session.session_id,
             "transport": f"{_NCM}:netconf-ssh",
             "username": session.username,
-            # inet:host cannot be empty; 0.0.0.0 stands for an unknown peer.
+            # inet:host cannot be empty, so 0.0.0.0 is used for an unknown peer.
             "source-host": session.source_host or "0.0.0.0",
             "login-time": _time(session.login_time),
             "in-rpcs": session.in_rpcs,
@@ -81,7 +81,7 @@ def _statistics(services: Services) -> dict[str, object]:
         "in-bad-rpcs": stats.in_bad_rpcs,
         "out-rpc-errors": stats.out_rpc_errors,
         # NOTE: counts the notifications of open sessions only, because the
-        # session table forgets a session when it ends.
+        # session table drops a session when it ends.
         "out-notifications": sum(s.out_notifications for s in manager.sessions()),
     }
 

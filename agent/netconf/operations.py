@@ -47,8 +47,8 @@ async def edit_config(request: Request) -> None:
                        "the :url capability is not implemented", info=(("bad-element", "url"),))
     config = request.params.get("config")
     if config is None:
-        raise RPCError(ErrorType.PROTOCOL, ErrorTag.MISSING_ELEMENT, "config is missing",
-                       info=(("bad-element", "config"),))
+        raise RPCError(ErrorType.PROTOCOL, ErrorTag.MISSING_ELEMENT,
+                       "the config parameter is missing", info=(("bad-element", "config"),))
     edit, removals = parse_edit_content(request.services.schema, config)
     request.services.datastores.edit(
         target, edit, request.session.session_id, removals=removals,
