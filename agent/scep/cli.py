@@ -114,7 +114,9 @@ def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
         print(f"  issuer:  {issuer_text(certificate)}")
         print(f"  sha256:  {fingerprint(certificate)}")
         print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
-    root = ca.root if ca is not None else (roots[0] if roots else None)
+    root = roots[0] if roots else None
+    if ca is not None:
+        root = ca.root
     if root is not None:
         print("root CA fingerprints:")
         for algorithm in FINGERPRINT_ALGORITHMS:

@@ -76,7 +76,7 @@ def _pem_key(key: rsa.RSAPrivateKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PendingTransaction:
-    """What CertPoll needs after a restart.
+    """The state that CertPoll needs after a restart.
 
     It contains the signer's private key but never the challenge password, so
     store it like a key file (mode 0600).
@@ -138,7 +138,7 @@ class Issued:
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """The CA holds the request for approval; poll with `SCEPClient.poll`."""
+    """The CA keeps the request for approval; poll with `SCEPClient.poll`."""
 
     transaction: PendingTransaction
 
@@ -220,7 +220,7 @@ class SCEPClient:
         """Fetch an issued certificate by serial number with GetCert (RFC 8894 §3.3.4).
 
         The issuer defaults to the issuing CA.  Raise ProtocolError if the CA
-        answers PENDING, which GetCert does not allow.
+        replies PENDING, which GetCert does not allow.
         """
         issuer_name = issuer if issuer is not None else subject_of(ca.issuing_ca)
         transaction = PendingTransaction(
@@ -293,7 +293,7 @@ class SCEPClient:
 
 
 class RenewRequest(StrEnum):
-    """How a renewal is sent, as the YANG module's renew-request leaf names it."""
+    """Renewal message style, named as in the YANG module's renew-request leaf."""
 
     RENEWAL_REQ = "renewal-req"
     PKCS_REQ = "pkcs-req"

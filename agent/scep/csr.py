@@ -210,7 +210,7 @@ def generate_key(key_size: int = 2048) -> rsa.RSAPrivateKey:
 def transaction_id_for(public_key: rsa.RSAPublicKey) -> str:
     """Return the transactionID for a key: upper-case hex SHA-256 of its SubjectPublicKeyInfo.
 
-    RFC 8894 §3.2.1.1 asks for a value derived from the public key; the same
+    RFC 8894 §3.2.1.1 recommends a value derived from the public key.  The same
     key always gives the same ID, so a restarted client can resume polling.
     """
     spki = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)

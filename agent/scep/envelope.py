@@ -96,6 +96,33 @@ def _oaep(hash_name: str = "sha1", mgf_hash_name: str = "sha1") -> padding.OAEP:
     return padding.OAEP(mgf=padding.MGF1(mgf_algorithm), algorithm=algorithm, label=None)
 
 
+def _recipient_info(
+    recipient: x509.Certificate, key: bytes, key_transport: KeyTransport
+) -> cms.RecipientInfo:
+    public_key = recipient.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise ProtocolError("recipient key is not RSA", subject_text(recipient))
+    if key_transport is KeyTransport.OAEP:
+        encrypted_key = public_key.encrypt(key, _oaep())
+        transport_algorithm = cms.KeyEncryptionAlgorithm.load(_OAEP_DEFAULT_PARAMETERS)
+    else:
+        encrypted_key = public_key.encrypt(key, padding.PKCS1v15())
+        transport_algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"})
+    certificate = asn1_x509.Certificate.load(recipient.public_bytes(Encoding.DER))
+    issuer_and_serial = cms.IssuerAndSerialNumber(
+        {"issuer": certificate.issuer, "serial_number": certificate.serial_number}
+    )
+    ktri = cms.KeyTransRecipientInfo(
+        {
+            "version": "v0",
+            "rid": cms.RecipientIdentifier({"issuer_and_serial_number": issuer_and_serial}),
+            "key_encryption_algorithm": transport_algorithm,
+            "encrypted_key": encrypted_key,
+        }
+    )
+    return cms.RecipientInfo({"ktri": ktri})
+
+
 def build_enveloped_data(
     content: bytes,
     recipient: x509.Certificate,
@@ -108,34 +135,11 @@ def build_enveloped_data(
     iv = os.urandom(block)
     encryptor = Cipher(_algorithm(cipher, key), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(_pad(content, block)) + encryptor.finalize()
-    public_key = recipient.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):
-        raise ProtocolError("recipient key is not RSA", subject_text(recipient))
-    if key_transport is KeyTransport.OAEP:
-        encrypted_key = public_key.encrypt(key, _oaep())
-        transport_algorithm = cms.KeyEncryptionAlgorithm.load(_OAEP_DEFAULT_PARAMETERS)
-    else:
-        encrypted_key = public_key.encrypt(key, padding.PKCS1v15())
-        transport_algorithm = cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"})
-    certificate = asn1_x509.Certificate.load(recipient.public_bytes(Encoding.DER))
-    recipient_info = cms.KeyTransRecipientInfo(
-        {
-            "version": "v0",
-            "rid": cms.RecipientIdentifier(
-                {
-                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                        {"issuer": certificate.issuer, "serial_number": certificate.serial_number}
-                    )
-                }
-            ),
-            "key_encryption_algorithm": transport_algorithm,
-            "encrypted_key": encrypted_key,
-        }
-    )
+
     enveloped = cms.EnvelopedData(
         {
             "version": "v0",
-            "recipient_infos": [cms.RecipientInfo({"ktri": recipient_info})],
+            "recipient_infos": [_recipient_info(recipient, key, key_transport)],
             "encrypted_content_info": {
                 "content_type": "data",
                 "content_encryption_algorithm": {"algorithm": name, "parameters": iv},

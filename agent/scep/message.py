@@ -26,7 +26,7 @@ NONCE_SIZE = 16
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
-    """What a request was sent with, needed to check and decrypt the reply."""
+    """Request parameters needed to check and decrypt the reply."""
 
     transaction_id: str
     sender_nonce: bytes

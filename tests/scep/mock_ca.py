@@ -52,7 +52,7 @@ class PKIRequest:
 
 @dataclass
 class Reply:
-    """What the CA answers to one pkiMessage."""
+    """The CA's reply to one pkiMessage."""
 
     status: PKIStatus
     fail_info: str | None = None
