@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,12 @@ def test_demo_issues_both_and_stops(tmp_path: Path) -> None:
         hashes = _issued_hashes(output)
         assert sorted(hashes) == ["mycert1", "mycert2"]
         assert "Connect with ncclient" in output
+        example = subprocess.run(
+            [sys.executable, str(demo_dir / "ncclient_example.py")], capture_output=True,
+            text=True, timeout=60, check=False,
+        )
+        assert example.returncode == 0, example.stderr
+        assert "mycert2" in example.stdout
         assert "scripts/demo stop" in output
 
         body = _agent_body(demo_dir)

@@ -312,9 +312,31 @@ def step_show_issued(run: Walkthrough) -> None:
     pki_cli(run, "cert", "show", "mycert1")
 
 
+NCCLIENT_EXAMPLE = """\
+from ncclient import manager
+
+with manager.connect(host={host!r}, port={port}, username={user!r},
+                     key_filename={key!r},
+                     hostkey_verify=False, allow_agent=False, look_for_keys=False) as m:
+    print(m.get(filter=("subtree", '<pki xmlns="urn:pki-agent:yang:pki-agent"/>')))
+"""
+
+
+def write_ncclient_example(run: Walkthrough) -> Path:
+    """Write ``DIR/ncclient_example.py``, a get of the whole pki subtree."""
+    path = run.demo_dir / "ncclient_example.py"
+    path.write_text(NCCLIENT_EXAMPLE.format(host=HOST, port=run.agent_port, user=USER,
+                                            key=str(run.key_path)))
+    return path
+
+
 def print_closing(run: Walkthrough) -> None:
     elapsed = time.monotonic() - run.started_at
     env_file = run.demo_dir / "env"
+    example = write_ncclient_example(run)
+    stop = f"{REPO_ROOT / 'scripts/demo'} stop"
+    if run.demo_dir != (REPO_ROOT / "demo-state").resolve():
+        stop += f" --dir {shlex.quote(str(run.demo_dir))}"
     say()
     say(f"Done in {elapsed:.1f} s. The agent and the two CAs keep running on 127.0.0.1.")
     say()
@@ -322,19 +344,9 @@ def print_closing(run: Walkthrough) -> None:
     say(f"  . {env_file}")
     say(f"  {REPO_ROOT / '.venv/bin/pki-cli'} cert show")
     say()
-    say("Connect with ncclient:")
-    say(f"  {REPO_ROOT / '.venv/bin/python'} - <<'EOF'")
-    say("  from ncclient import manager")
-    say(f"  with manager.connect(host={HOST!r}, port={run.agent_port}, username={USER!r},")
-    say(f"                       key_filename={str(run.key_path)!r},")
-    say("                       hostkey_verify=False, allow_agent=False,")
-    say("                       look_for_keys=False) as m:")
-    say("      print(m.get(filter=('subtree', '<pki xmlns=\"urn:pki-agent:yang:pki-agent\"/>')))")
-    say("  EOF")
+    say(f"Connect with ncclient ({example}):")
+    say(f"  {REPO_ROOT / '.venv/bin/python'} {example}")
     say()
-    stop = f"{REPO_ROOT / 'scripts/demo'} stop"
-    if run.demo_dir != (REPO_ROOT / "demo-state").resolve():
-        stop += f" --dir {shlex.quote(str(run.demo_dir))}"
     say(f"Stop them: {stop}")
 
 
