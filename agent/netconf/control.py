@@ -6,16 +6,15 @@ import json
 import logging
 from datetime import datetime
 
-import libyang
 from _libyang import ffi, lib
 from lxml import etree
 
 from agent.datastore import DatastoreName
-from agent.netconf.errors import ErrorTag, ErrorType, RPCError
+from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.netconf.filters import filter_type
 from agent.netconf.notifications import NETCONF_STREAM, NotificationFilter
 from agent.netconf.request import Request, text_of
-from agent.schema import DataTree
+from agent.schema import DataInvalidError
 from agent.schema.tree import take_issues
 
 logger = logging.getLogger(__name__)
@@ -137,12 +136,16 @@ async def module_rpc(request: Request) -> None:
 def _parse_module_rpc(request: Request) -> dict[str, object]:
     services = request.services
     context = services.schema.context
-    text = etree.tostring(request.operation, encoding="unicode")
+    envelope = etree.Element(f"{{{BASE_NS}}}rpc", nsmap={None: BASE_NS})
+    envelope.set("message-id", "0")
+    envelope.append(etree.fromstring(etree.tostring(request.operation)))
     try:
-        node = context.parse_op_mem("xml", text, libyang.DataType.RPC_YANG)
-    except libyang.LibyangError as exc:
-        raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, str(exc)) from exc
-    holder = DataTree(context, node)
+        operation = services.schema.parse_netconf_rpc(etree.tostring(envelope))
+    except DataInvalidError as exc:
+        raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, str(exc),
+                       path=exc.issues[0].path if exc.issues else None) from exc
+    node = operation.root
+    assert node is not None
     running = services.datastores.tree(DatastoreName.RUNNING).root
     # Validation against running checks mandatory input and leafref targets,
     # e.g. that renew-now names an existing enrollment.
@@ -153,7 +156,7 @@ def _parse_module_rpc(request: Request) -> dict[str, object]:
         message = issues[0].message if issues else "invalid RPC input"
         raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, message,
                        path=issues[0].path if issues else None)
-    document = json.loads(str(node.print_mem("json", pretty=False)))
-    holder.free()
+    document = json.loads(operation.print_json())
+    operation.free()
     result: dict[str, object] = next(iter(document.values()), {}) or {}
     return result

@@ -145,6 +145,33 @@ class Schema:
         root = libyang.DNode.new(self.context, root_p[0]) if root_p[0] else None
         return DataTree(self.context, root)
 
+    def parse_netconf_rpc(self, message: bytes) -> DataTree:
+        """Parse a whole <rpc> with LYD_TYPE_RPC_NETCONF and return the operation's tree.
+
+        The operation is not validated.  The opaque rpc envelope is freed here.
+
+        Raises:
+            DataInvalidError: an unknown operation or an invalid input value.
+        """
+        in_p = ffi.new("struct ly_in **")
+        encoded = ffi.new("char[]", message)
+        if lib.ly_in_new_memory(encoded, in_p) != lib.LY_SUCCESS:
+            raise RuntimeError("libyang cannot read from memory")
+        envelope = ffi.new("struct lyd_node **")
+        operation = ffi.new("struct lyd_node **")
+        try:
+            ret = lib.lyd_parse_op(self.context.cdata, ffi.NULL, in_p[0], lib.LYD_XML,
+                                   lib.LYD_TYPE_RPC_NETCONF, envelope, operation)
+        finally:
+            lib.ly_in_free(in_p[0], 0)
+            if envelope[0]:
+                lib.lyd_free_all(envelope[0])
+        if ret != lib.LY_SUCCESS or not operation[0]:
+            if operation[0]:
+                lib.lyd_free_all(operation[0])
+            raise DataInvalidError(take_issues(self.context), parse=True)
+        return DataTree(self.context, libyang.DNode.new(self.context, operation[0]))
+
     def validate(self, tree: DataTree) -> tuple[ValidationIssue, ...]:
         """Validate config data in place, adding defaults, and return every problem found.
 

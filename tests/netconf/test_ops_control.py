@@ -207,6 +207,11 @@ def test_module_rpc_reaches_handler(tmp_path: Path) -> None:
         unknown = harness.send(session, f'<renew-now xmlns="{PKI_NS}"><name>nosuch</name>'
                                         "</renew-now>")
         assert error_fields(errors(unknown)[0])["error-tag"] == "invalid-value"
+
+        for body, tag in (("", "invalid-value"),
+                          ("<name>mycert1</name><extra>1</extra>", "operation-not-supported")):
+            bad = harness.send(session, f'<renew-now xmlns="{PKI_NS}">{body}</renew-now>')
+            assert error_fields(errors(bad)[0])["error-tag"] == tag, body
         assert len(received) == 1
 
 
