@@ -14,6 +14,7 @@ from tests.e2e.netconf import (
     certificate_rows,
     commit,
     enroll_xml,
+    enrollment_state,
     row,
     server_xml,
     stored_certificate_path,
@@ -135,3 +136,61 @@ def test_renewal_pkcs_req_with_old_certificate(agent_factory: Any,
     assert renewal[0]["message_type"] == "PKCS_REQ"
     # NOTE: the CA record does not say which certificate signed the request; the
     # agent's renewal path signs with the current certificate (see worker._send).
+
+
+def test_renew_now_and_re_enroll_rpcs(agent_factory: Any, scep_ca_factory: Any) -> None:
+    # The default 60-day renewal window would refuse renewing a fresh one-year certificate.
+    ca = scep_ca_factory("openxpki", approval="auto", challenge=CHALLENGE,
+                         renewal_window="400d")
+    agent = agent_factory()
+
+    def issued_after(session: Any, *old: str) -> dict[str, Any] | None:
+        state = enrollment_state(session, "mycert1")
+        if state.get("state") != "issued" or state.get("reason") != "certificate issued":
+            return None
+        return state if state.get("transaction-id") not in old else None
+
+    with agent.connect() as session:
+        configure(session, ca)
+        first = wait_for_state(session, "mycert1", "issued")
+        first_key = stored_key_path(agent.state_dir, "mycert1").read_bytes()
+
+        call(session, "renew-now", name="mycert1")
+        renewed = wait_until(lambda: issued_after(session, first["transaction-id"]),
+                             "a renewed certificate")
+        renewed_key = stored_key_path(agent.state_dir, "mycert1").read_bytes()
+
+        call(session, "re-enroll", name="mycert1")
+        again = wait_until(
+            lambda: issued_after(session, first["transaction-id"], renewed["transaction-id"]),
+            "a certificate from a fresh enrollment")
+        last_key = stored_key_path(agent.state_dir, "mycert1").read_bytes()
+
+    assert len({first_key, renewed_key, last_key}) == 3
+    assert again["attempts"] == "1"
+    types = {r["transaction_id"]: r["message_type"] for r in ca_requests(ca.state_dir)}
+    assert types[renewed["transaction-id"]] == "PKCS_REQ"
+    assert types[again["transaction-id"]] == "PKCS_REQ"
+
+
+def test_renewal_outside_window_keeps_certificate(agent_factory: Any,
+                                                  scep_ca_factory: Any) -> None:
+    ca = scep_ca_factory("openxpki", approval="auto", challenge=CHALLENGE)
+    agent = agent_factory()
+    with agent.connect() as session:
+        configure(session, ca)
+        first = wait_for_state(session, "mycert1", "issued")
+        serial = row(certificate_rows(session), "mycert1", "pub")["serial"]
+
+        call(session, "renew-now", name="mycert1")
+        refused = wait_until(
+            lambda: (state if (state := enrollment_state(session, "mycert1")).get("fail-info")
+                     else None),
+            "the CA's answer to the renewal")
+        rows = certificate_rows(session)
+
+    assert refused["state"] == "issued"
+    assert refused["renewing"] == "true"
+    assert refused["transaction-id"] != first["transaction-id"]
+    assert refused["next-attempt"]
+    assert row(rows, "mycert1", "pub")["serial"] == serial
