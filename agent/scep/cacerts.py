@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -185,6 +185,15 @@ class CACertificates:
     ) -> TrustedCA:
         """Check the Root CA against the fingerprint and the chains; return the roles."""
         expected = normalize_fingerprint(fingerprint_text, fingerprint_alg)
+        try:
+            return self._verify(expected, fingerprint_alg, at)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # Raised by cryptography for malformed extensions or unsupported keys.
+            raise CANotDownloaded(f"malformed certificate: {exc}") from exc
+
+    def _verify(
+        self, expected: str, fingerprint_alg: str, at: datetime.datetime | None
+    ) -> TrustedCA:
         candidates = self.root_candidates()
         if not candidates:
             raise CANotDownloaded("the reply contains no certificate")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -291,7 +291,7 @@ def verify_signed_data(data: bytes, certificates: Sequence[x509.Certificate] = (
     info = ber.load_content_info(data, "signed_data")
     try:
         return _verify(info["content"], certificates)
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, UnsupportedAlgorithm) as exc:
         raise ProtocolError("malformed SignedData", str(exc)) from exc
 
 

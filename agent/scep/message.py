@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -165,6 +166,14 @@ def parse_cert_rep(
     certificates.  It must be a trusted certificate or be issued by one.
     """
     message = cms.verify_signed_data(data, [*trusted.certificates, *extra_certificates])
+    try:
+        return _interpret(message, trusted, context)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # Raised by cryptography for malformed certificates inside the reply.
+        raise ProtocolError("malformed certificate in CertRep", str(exc)) from exc
+
+
+def _interpret(message: cms.SignedMessage, trusted: TrustedCA, context: RequestContext) -> CertRep:
     if not trusted.is_trusted_signer(message.signer):
         raise ProtocolError("CertRep signer is not trusted", subject_text(message.signer))
     _check_correlation(message, context)

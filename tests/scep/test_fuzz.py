@@ -18,7 +18,7 @@ from agent.scep.client import PendingTransaction, prepare_enrollment
 from agent.scep.csr import parse_dn, parse_san
 from agent.scep.errors import SCEPError
 from agent.scep.message import CertRep, RequestContext, new_nonce, parse_cert_rep
-from tests.scep.conftest import NOW, PKIFactory, data_file
+from tests.scep.conftest import NOW, PKIFactory, data_file, pem_certificate
 from tests.scep.mock_ca import MockCA, PKIRequest
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -165,3 +165,26 @@ def test_fuzz_san(text: str) -> None:
 @given(st.text(max_size=200))
 def test_fuzz_pending_json(text: str) -> None:
     _survives(PendingTransaction.from_json, text)
+
+
+def _openxpki_chain() -> bytes:
+    names = ["OpenXPKI_SCEP_RA.crt", "OpenXPKI_Issuing_CA.crt", "OpenXPKI_Root_CA.crt"]
+    return cms.build_certs_only([pem_certificate(f"openxpki/{name}") for name in names])
+
+
+OPENXPKI_ROOT_SHA256 = "7d3caac661488b0b093e2a6dbe56caa77766e228e827bb5e130d9711d008b099"
+
+
+def test_openxpki_chain_verifies() -> None:
+    ca = parse_ca_certificates(_openxpki_chain()).verify(OPENXPKI_ROOT_SHA256, "sha256", NOW)
+
+    assert len(ca.ras) == 1
+
+
+@FUZZ
+@given(_mutations(_openxpki_chain()))
+def test_fuzz_ca_certificates_verify(body: bytes) -> None:
+    def parse_and_verify(value: bytes) -> object:
+        return parse_ca_certificates(value).verify(OPENXPKI_ROOT_SHA256, "sha256", NOW)
+
+    _survives(parse_and_verify, body)
