@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.agent",
+    "tests.fixtures.certmonger",
     "tests.fixtures.micromdm",
     "tests.fixtures.scep_ca",
 ]
