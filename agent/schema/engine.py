@@ -49,7 +49,7 @@ def default_search_dirs(yang_dir: Path | None = None) -> list[Path]:
     pyang_dirs = [Path(sys.prefix) / "share" / "yang" / "modules" / sub for sub in ("ietf", "iana")]
     debian = Path("/usr/share/yang/modules")
     debian_dirs = sorted(p for p in debian.iterdir() if p.is_dir()) if debian.is_dir() else []
-    return [d for d in [*own, *pyang_dirs, *debian_dirs] if (d / "").is_dir()]
+    return [directory for directory in [*own, *pyang_dirs, *debian_dirs] if directory.is_dir()]
 
 
 class Schema:

@@ -9,7 +9,7 @@ from enum import StrEnum
 import libyang
 from _libyang import ffi, lib
 
-from agent.schema.errors import ValidationIssue
+from agent.schema.errors import DataInvalidError, ValidationIssue
 
 _DATA_LOCATION = re.compile(r'Data location "([^"]+)"')
 
@@ -69,9 +69,6 @@ class DataTree:
     def set_root(self, root: libyang.DNode | None) -> None:
         self._holder[0] = root
 
-    def is_empty(self) -> bool:
-        return self._holder[0] is None
-
     def copy(self) -> DataTree:
         root = self.root
         if root is None:
@@ -128,8 +125,6 @@ class DataTree:
             created,
         )
         if ret != lib.LY_SUCCESS:
-            from agent.schema.errors import DataInvalidError
-
             raise DataInvalidError(take_issues(self.context), parse=True)
         if root is None and created[0]:
             top = created[0]
