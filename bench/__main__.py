@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import tempfile
 import time
 import traceback
@@ -61,7 +62,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "enrollment": _lazy("bench.enrollment", "enrollment_benchmark"),
     "scep": _external("bench.scep_enroll", "SCEP enrollment"),
     "slow-ca": _external("bench.slow_ca", "Latency while the CA is slow"),
-    "profile": _lazy("bench.scale", "profile_benchmark"),
+    "profile": _lazy("bench.profile_bench", "profile_benchmark"),
 }
 
 
@@ -87,7 +88,9 @@ def run_benchmarks(context: Context, names: list[str]) -> list[tuple[str, BenchR
     return results
 
 
-def render(context: Context, results: list[tuple[str, BenchResult]], seconds: float) -> str:
+def render(
+    context: Context, results: list[tuple[str, BenchResult]], seconds: float, loads: list[float]
+) -> str:
     """Render the whole benchmark page."""
     targets: list[Target] = [t for _, result in results for t in result.targets]
     met = sum(1 for t in targets if t.verdict is Verdict.MET)
@@ -98,7 +101,14 @@ def render(context: Context, results: list[tuple[str, BenchResult]], seconds: fl
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s, {mode}. Every "
         "figure on this page comes from that one run; the command under each section "
         "repeats that section alone. All servers listened on 127.0.0.1 only. Times are "
-        "wall-clock medians and nearest-rank 90th percentiles (p90).\n",
+        "wall-clock medians and nearest-rank 90th percentiles (p90). The client is "
+        "`bench/netconf_client.py`, a raw asyncssh NETCONF client; stock ncclient is not "
+        "used for timing because it polls its reply queue every 0.1 s.\n",
+        "The 1-minute load average was "
+        + " at the start and ".join(f"{load:.2f}" for load in loads)
+        + f" at the end, on {os.cpu_count()} cores. A load above the number of cores "
+        "means other work shared the CPUs, which raises every figure and most of all "
+        "the p90s.\n",
         machine_section(),
         f"## Targets\n\n{met} of {len(targets)} targets met.\n\n" + targets_table(targets),
     ]
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if not options.no_install:
         install_packages()
     started = time.monotonic()
+    loads = [os.getloadavg()[0]]
     group = ProcessGroup()
     with tempfile.TemporaryDirectory(prefix="pki-agent-bench-") as temporary:
         workdir = options.keep or Path(temporary)
@@ -144,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             results = run_benchmarks(context, options.only or list(BENCHMARKS))
         finally:
             group.stop_all()
-    page = render(context, results, time.monotonic() - started)
+    loads.append(os.getloadavg()[0])
+    page = render(context, results, time.monotonic() - started, loads)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(page)
     log.info("wrote %s", options.output)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 from bench import workload
@@ -186,7 +188,11 @@ def startup_benchmark(context: Context) -> BenchResult:
         "host key is generated on each start). A start is timed from `Popen` to the "
         "server's hello on the first SSH connection that succeeds; the client retries "
         "every 5 ms. The idle peak RSS is `VmHWM` from `/proc/PID/status` after that "
-        "hello, the maximum over the starts.\n\n" + table(["figure", "value"], rows)
+        "hello, the maximum over the starts.\n\n"
+        + table(["figure", "value"], rows)
+        + "\nPeak RSS of a fresh `python -c 'import MODULE'`, each in its own interpreter, "
+        "which shows where the idle memory comes from:\n\n"
+        + table(["import", "peak RSS MiB"], import_rss_rows(context.repo))
     )
     targets = (
         check("start-up to first hello (median)", 1.0, startup.median, " s", "Start-up"),
@@ -195,6 +201,37 @@ def startup_benchmark(context: Context) -> BenchResult:
     return BenchResult(
         section("Start-up and idle memory", context.command("startup"), body), targets
     )
+
+
+IMPORT_PROBES = (
+    "",
+    "asyncssh",
+    "cryptography.x509",
+    "lxml.etree",
+    "libyang",
+    "requests",
+    "agent.netconf.rpc",
+    "agent.enrollment",
+    "agent.app",
+    "agent.cli",
+)
+"""Modules whose import cost in memory the start-up section shows; "" is the bare interpreter."""
+
+
+def import_rss_rows(repo: Path) -> list[list[str]]:
+    """Return the peak RSS of a fresh interpreter after importing each probe module."""
+    rows = []
+    for module in IMPORT_PROBES:
+        statement = f"import {module}; " if module else ""
+        # VmHWM belongs to the address space that exec made, whereas ru_maxrss
+        # keeps the parent's peak across fork and exec.
+        code = statement + "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+        )
+        label = f"`import {module}`" if module else "bare interpreter"
+        rows.append([label, f"{int(result.stdout) / 1024:.1f}"])
+    return rows
 
 
 def netconfd_memory_rows(context: Context) -> list[list[str]]:

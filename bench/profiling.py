@@ -21,18 +21,23 @@ class ProfileSummary:
     functions: list[list[str]]
 
 
-def summarize_profile(path: Path, top: int = 15) -> ProfileSummary:
-    """Read a cProfile file and total its own time by package and by function."""
+def summarize_profile(path: Path, top: int = 15, calls: int = 1) -> ProfileSummary:
+    """Read a cProfile file and total its own time by package and by function.
+
+    ``calls`` is the number of benchmark calls in the profile; the function rows
+    end with their own time divided by it.
+    """
     entries = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     idle = 0.0
     by_package: dict[str, float] = defaultdict(float)
     functions = []
-    for (filename, line, name), (_, calls, own, cumulative, _) in entries.items():
+    for (filename, line, name), (_, count, own, cumulative, _) in entries.items():
         if name in IDLE_FUNCTIONS:
             idle += own
             continue
         by_package[package_of(filename, name)] += own
-        functions.append((own, cumulative, calls, f"{_short(filename)}:{line} {name}"))
+        where = name if filename == "~" else f"{_short(filename)}:{line} {name}"
+        functions.append((own, cumulative, count, where))
     busy = sum(by_package.values())
     share = busy or 1.0
     package_rows = [
@@ -40,8 +45,14 @@ def summarize_profile(path: Path, top: int = 15) -> ProfileSummary:
         for package, seconds in sorted(by_package.items(), key=lambda item: -item[1])[:top]
     ]
     function_rows = [
-        [where, str(calls), f"{own * 1000:.1f}", f"{cumulative * 1000:.1f}"]
-        for own, cumulative, calls, where in sorted(functions, reverse=True)[:top]
+        [
+            where,
+            str(count),
+            f"{own * 1000:.1f}",
+            f"{cumulative * 1000:.1f}",
+            f"{own * 1000 / calls:.2f}",
+        ]
+        for own, cumulative, count, where in sorted(functions, reverse=True)[:top]
     ]
     return ProfileSummary(busy, idle, package_rows, function_rows)
 

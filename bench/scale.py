@@ -1,19 +1,14 @@
-"""Scale series (10, 100, 1,000 enrollments with state) and the profile of the slowest path."""
+"""Scale series: 10, 100 and 1,000 enrollments with the state of as many certificates."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench import workload
 from bench.agent_peer import (
-    PROFILE_ENV,
     STATE_SERVE_COMMAND,
     AgentPeer,
     start_agent,
@@ -24,8 +19,7 @@ from bench.latency import checked_rpc, load_config, time_calls, time_edit_commit
 from bench.netconf_bench import netconfd_memory_rows
 from bench.netconf_client import NetconfClient
 from bench.processes import memory_kib
-from bench.profiling import summarize_profile
-from bench.report import check, ms, section, table
+from bench.report import Target, check, ms, section, table
 from bench.stats import Summary, summarize
 
 log = logging.getLogger(__name__)
@@ -37,6 +31,8 @@ OPERATIONS: dict[str, Callable[[int], str]] = {
     "get one enrollment": lambda size: workload.filtered_get(size // 2),
 }
 EDIT_COMMIT = "edit one entry + commit"
+TARGET_MS = {EDIT_COMMIT: 20.0, "get /pki": 250.0, "get one enrollment": 5.0}
+"""Median latency targets at 1,000 enrollments, in milliseconds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +90,26 @@ def _scale_table(series: list[SizeFigures]) -> str:
     return table(header, rows)
 
 
+def _scale_targets(series: list[SizeFigures] | None) -> tuple[Target, ...]:
+    largest = series[-1].operations if series else None
+    return tuple(
+        check(
+            f"{name} at {SIZES[-1]} enrollments",
+            limit,
+            largest[name].median * 1000 if largest else None,
+            " ms",
+            "Scale",
+        )
+        for name, limit in TARGET_MS.items()
+    )
+
+
 def scale_benchmark(context: Context) -> BenchResult:
     """Grow the agent from 10 to 1,000 enrollments with state and time each operation."""
     title = "Scale: 10, 100 and 1,000 enrollments"
-    names = ("one-entry edit + commit", "get of /pki", "filtered get of one enrollment")
     if context.agent_missing:
         body = f"Not measured: {context.agent_missing}\n"
-        targets = tuple(
-            check(n, limit, None, " ms", "Scale")
-            for n, limit in zip(names, (20, 250, 5), strict=True)
-        )
-        return BenchResult(section(title, "-", body), targets)
+        return BenchResult(section(title, "-", body), _scale_targets(None))
     calls = 5 if context.quick else 30
     workdir = context.workdir / "agent-scale"
     peer = start_agent(context.group, workdir, context.repo, command=STATE_SERVE_COMMAND)
@@ -114,7 +119,6 @@ def scale_benchmark(context: Context) -> BenchResult:
     finally:
         context.group.stop(peer.process)
     context.figures["scale_series"] = series
-    largest = series[-1].operations
     memory_rows = [
         ["agent, idle, peak RSS MiB", _mib(context.figures.get("agent_idle_mib"))],
         [f"agent, {SIZES[-1]} enrollments with state, peak RSS MiB", f"{peak_kib / 1024:.1f}"],
@@ -135,83 +139,9 @@ def scale_benchmark(context: Context) -> BenchResult:
         + "\n### Memory\n\nPeak RSS is `VmHWM` from `/proc/PID/status`; netconfd's "
         "sshd and netconf-subsystem are excluded.\n\n" + table(["process", "value"], memory_rows)
     )
-    targets = (
-        check(
-            names[0] + f" at {SIZES[-1]}", 20, largest[EDIT_COMMIT].median * 1000, " ms", "Scale"
-        ),
-        check(
-            names[1] + f" at {SIZES[-1]}", 250, largest["get /pki"].median * 1000, " ms", "Scale"
-        ),
-        check(
-            names[2] + f" at {SIZES[-1]}",
-            5,
-            largest["get one enrollment"].median * 1000,
-            " ms",
-            "Scale",
-        ),
-    )
+    targets = _scale_targets(series)
     return BenchResult(section(title, context.command("scale"), body), targets)
 
 
 def _mib(value: float | None) -> str:
     return f"{value:.1f}" if value is not None else "-"
-
-
-async def _drive_slowest(peer: AgentPeer, operation: str, calls: int, stats: Path) -> None:
-    await wait_for_hello(peer)
-    client = NetconfClient(peer.target)
-    await client.connect()
-    try:
-        await load_config(client, workload.pki_config(SIZES[-1]))
-        await client.rpc(workload.GET_PKI)  # the state provider builds its state here
-        peer.process.send_signal(signal.SIGUSR1)
-        await asyncio.sleep(0.1)
-        if operation == EDIT_COMMIT:
-            await time_edit_commit(client, SIZES[-1] // 2, calls)
-        else:
-            await time_calls(client, _constant(OPERATIONS[operation](SIZES[-1])), calls)
-        peer.process.send_signal(signal.SIGUSR2)
-        deadline = time.monotonic() + 30
-        while not stats.exists():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the agent wrote no profile to {stats} in 30 s")
-            await asyncio.sleep(0.05)
-    finally:
-        await client.close()
-
-
-def profile_benchmark(context: Context) -> BenchResult:
-    """Profile the agent on the slowest operation of the scale series at 1,000 enrollments."""
-    title = "Profile of the slowest path"
-    series: list[SizeFigures] | None = context.figures.get("scale_series")
-    if context.agent_missing or not series:
-        reason = context.agent_missing or "the scale benchmark did not run in this invocation"
-        return BenchResult(section(title, "-", f"Not measured: {reason}\n"))
-    operations = series[-1].operations
-    slowest = max(operations, key=lambda name: operations[name].median)
-    calls = 5 if context.quick else 30
-    workdir = context.workdir / "agent-profile"
-    workdir.mkdir(parents=True, exist_ok=True)
-    stats_path = workdir / "agent.pstats"
-    env = dict(os.environ, **{PROFILE_ENV: str(stats_path)})
-    peer = start_agent(context.group, workdir, context.repo, STATE_SERVE_COMMAND, env=env)
-    try:
-        asyncio.run(_drive_slowest(peer, slowest, calls, stats_path))
-    finally:
-        context.group.stop(peer.process)
-    profile = summarize_profile(stats_path)
-    body = (
-        f"The slowest operation at {SIZES[-1]} enrollments was **{slowest}** "
-        f"(median {ms(operations[slowest].median)} ms). The agent ran under cProfile "
-        f"(`{PROFILE_ENV}=FILE python -m bench.agent_with_state ...`, started by SIGUSR1 "
-        f"and written by SIGUSR2) while one session sent {calls} of these calls to the "
-        f"agent with {SIZES[-1]} enrollments and their state. Start-up and loading are "
-        "not in the profile.\n\n"
-        f"The agent was busy for {profile.busy_seconds * 1000:.0f} ms of the profiled "
-        f"time and waited in epoll for {profile.idle_seconds * 1000:.0f} ms. Own time by "
-        "package, as a share of the busy time:\n\n"
-        + table(["package", "own ms", "% of busy time"], profile.packages)
-        + "\nFunctions with the most own time:\n\n"
-        + table(["function", "calls", "own ms", "cumulative ms"], profile.functions)
-    )
-    return BenchResult(section(title, context.command("scale") + " --only profile", body))

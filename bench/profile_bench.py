@@ -1,0 +1,121 @@
+"""Profile the agent on the slowest operation at 1,000 enrollments and on missed targets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
+from bench import workload
+from bench.agent_peer import (
+    PROFILE_ENV,
+    STATE_SERVE_COMMAND,
+    AgentPeer,
+    start_agent,
+    wait_for_hello,
+)
+from bench.context import BenchResult, Context
+from bench.latency import load_config, time_calls, time_edit_commit
+from bench.netconf_client import NetconfClient
+from bench.profiling import ProfileSummary, summarize_profile
+from bench.report import ms, section, table
+from bench.scale import EDIT_COMMIT, OPERATIONS, SIZES, TARGET_MS, SizeFigures
+
+TITLE = "Profile of the slowest paths"
+PROFILE_WAIT = 30.0
+
+
+async def _send_operation(client: NetconfClient, operation: str, calls: int) -> None:
+    if operation == EDIT_COMMIT:
+        await time_edit_commit(client, SIZES[-1] // 2, calls)
+        return
+    body = OPERATIONS[operation](SIZES[-1])
+    await time_calls(client, lambda _: body, calls)
+
+
+async def drive_profiled(peer: AgentPeer, operation: str, calls: int, stats: Path) -> None:
+    """Load 1,000 enrollments, then profile ``calls`` calls of ``operation``."""
+    await wait_for_hello(peer)
+    client = NetconfClient(peer.target)
+    await client.connect()
+    try:
+        await load_config(client, workload.pki_config(SIZES[-1]))
+        await client.rpc(workload.GET_PKI)  # the state provider builds its state here
+        peer.process.send_signal(signal.SIGUSR1)
+        await asyncio.sleep(0.1)  # the signal is handled on the agent's next loop turn
+        await _send_operation(client, operation, calls)
+        peer.process.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + PROFILE_WAIT
+        while not stats.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the agent wrote no profile to {stats} in {PROFILE_WAIT} s")
+            await asyncio.sleep(0.05)
+    finally:
+        await client.close()
+
+
+def profile_operation(context: Context, operation: str, calls: int) -> ProfileSummary:
+    """Run a profiled agent for one operation and summarize its profile."""
+    workdir = context.workdir / f"agent-profile-{operation.replace(' ', '-').replace('/', '')}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    stats = workdir / "agent.pstats"
+    env = dict(os.environ, **{PROFILE_ENV: str(stats)})
+    peer = start_agent(context.group, workdir, context.repo, STATE_SERVE_COMMAND, env=env)
+    try:
+        asyncio.run(drive_profiled(peer, operation, calls, stats))
+    finally:
+        context.group.stop(peer.process)
+    return summarize_profile(stats, calls=calls)
+
+
+def _subsection(operation: str, reason: str, summary: ProfileSummary, calls: int) -> str:
+    top = summary.functions[:3]
+    where = "; ".join(f"{row[0]} {row[4]} ms per call" for row in top)
+    return (
+        f"### {operation} ({reason})\n\n"
+        f"{calls} calls; the agent was busy for {summary.busy_seconds * 1000 / calls:.1f} ms "
+        f"per call and waited in epoll for {summary.idle_seconds * 1000 / calls:.1f} ms per "
+        f"call. The most own time: {where}.\n\n"
+        "Own time by package, as a share of the busy time:\n\n"
+        + table(["package", "own ms", "% of busy time"], summary.packages)
+        + "\nFunctions with the most own time:\n\n"
+        + table(
+            ["function", "calls", "own ms", "cumulative ms", "own ms per benchmark call"],
+            summary.functions,
+        )
+    )
+
+
+def chosen_operations(figures: SizeFigures) -> dict[str, str]:
+    """Return the slowest operation and every operation that misses its target, with why."""
+    operations = figures.operations
+    slowest = max(operations, key=lambda name: operations[name].median)
+    chosen = {slowest: f"slowest, median {ms(operations[slowest].median)} ms"}
+    for name, limit in TARGET_MS.items():
+        median_ms = operations[name].median * 1000
+        if name not in chosen and median_ms > limit:
+            chosen[name] = f"misses its target: median {ms(operations[name].median)} ms"
+    return chosen
+
+
+def profile_benchmark(context: Context) -> BenchResult:
+    """Profile the slowest operation at 1,000 enrollments and each one that misses a target."""
+    series: list[SizeFigures] | None = context.figures.get("scale_series")
+    if context.agent_missing or not series:
+        reason = context.agent_missing or "the scale benchmark did not run in this invocation"
+        return BenchResult(section(TITLE, "-", f"Not measured: {reason}\n"))
+    calls = 5 if context.quick else 30
+    parts = [
+        f"The agent ran `bench/agent_with_state.py` with {SIZES[-1]} enrollments and their "
+        f"state under cProfile (`{PROFILE_ENV}=FILE`): SIGUSR1 starts the profiler after "
+        "the configuration is loaded and SIGUSR2 writes it after the calls, so start-up and "
+        "loading are not in it. cProfile slows Python code more than C code, so the shares "
+        "overstate Python a little.\n"
+    ]
+    for operation, reason in chosen_operations(series[-1]).items():
+        summary = profile_operation(context, operation, calls)
+        parts.append(_subsection(operation, reason, summary, calls))
+    command = context.command("scale") + " --only profile"
+    return BenchResult(section(TITLE, command, "\n".join(parts)))
