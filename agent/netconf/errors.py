@@ -141,8 +141,21 @@ _APP_TAG_TAGS = {
 }
 
 
+# libyang quotes the rejected value in its messages, and a challenge
+# password must never be sent back or logged, so these leaves get a fixed text.
+_SECRET_LEAF_SUFFIXES = ("/password",)
+_SECRET_MESSAGE = "invalid challenge password: it must be 1 to 255 characters (value not shown)"
+
+
+def _redact(issue: ValidationIssue) -> ValidationIssue:
+    if issue.path and issue.path.endswith(_SECRET_LEAF_SUFFIXES):
+        return ValidationIssue(_SECRET_MESSAGE, issue.path, issue.app_tag)
+    return issue
+
+
 def from_issue(issue: ValidationIssue) -> RPCError:
     """Map one libyang validation problem to an rpc-error with its error-path."""
+    issue = _redact(issue)
     message = issue.message
     if issue.app_tag == "instance-required" and issue.path:
         for suffix, text in _LEAFREF_MESSAGES.items():
@@ -156,7 +169,7 @@ def from_issue(issue: ValidationIssue) -> RPCError:
 
 def _from_parse(exc: DataInvalidError) -> tuple[RPCError, ...]:
     errors = []
-    for issue in exc.issues:
+    for issue in map(_redact, exc.issues):
         if "not found as a child" in issue.message or "No module" in issue.message:
             errors.append(RPCError(ErrorType.APPLICATION, ErrorTag.UNKNOWN_ELEMENT, issue.message,
                                    path=issue.path))

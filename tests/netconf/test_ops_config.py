@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from agent.datastore import DatastoreName
 from agent.hooks import Hooks
@@ -384,3 +385,16 @@ def test_empty_leaf_delete_and_remove(harness: Harness, operation: str, tag: str
     dns = reply.xpath("nc:data/pki:pki/pki:cert/pki:enroll/pki:dn/../pki:name/text()",
                       namespaces=NS)
     assert dns == ["mycert2"]
+
+
+@pytest.mark.parametrize("password", ["", "S3CRET-" * 40])
+def test_invalid_password_is_not_echoed(harness: Harness, password: str) -> None:
+    session = harness.open()
+    body = f"<cert><enroll><name>a</name><password>{password}</password></enroll></cert>"
+    reply = harness.send(session, edit(config(body)))
+
+    fields = error_fields(errors(reply)[0])
+    assert fields["error-tag"] == "invalid-value"
+    assert fields["error-path"] == "/pki-agent:pki/cert/enroll[name='a']/password"
+    assert "S3CRET" not in etree.tostring(reply).decode()
+    assert "value not shown" in fields["error-message"]
