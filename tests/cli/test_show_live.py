@@ -1,8 +1,8 @@
 """Golden output of the show views against a running agent and two test CAs.
 
 The output goes through `tests.cli.live.normalise`, which replaces the
-times, fingerprints, transactionIDs and ports that change from run to run;
-relative times use the injected now of `tests.cli.live.NOW`.
+times, fingerprints, transactionIDs and ports that change from run to run.
+Relative times use the injected now of `tests.cli.live.NOW`.
 """
 
 from __future__ import annotations

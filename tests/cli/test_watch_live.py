@@ -26,8 +26,10 @@ def _start_watch(agent: RunningAgent, *words: str) -> subprocess.Popen[str]:
 
 
 def _wait_for_first_view(process: subprocess.Popen[str], marker: str) -> str:
-    """Read lines until ``marker``; a watchdog kills the process after WATCH_TIMEOUT,
-    which ends a blocked readline."""
+    """Read lines until ``marker``.
+
+    A watchdog kills the process after WATCH_TIMEOUT, which ends a blocked readline.
+    """
     assert process.stdout is not None
     watchdog = threading.Timer(WATCH_TIMEOUT, process.kill)
     watchdog.start()

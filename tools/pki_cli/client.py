@@ -49,7 +49,7 @@ class ConnectError(AgentError):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionSettings:
-    """Where and as whom pki-cli logs in."""
+    """Connection settings: the agent's address and port, and the SSH login."""
 
     host: str
     port: int
@@ -157,7 +157,7 @@ class Session:
         """Send a get with a subtree filter and return the pki subtree as RFC 7951 JSON.
 
         Raises:
-            RequestError: the agent answered with an rpc-error.
+            RequestError: the agent replied with an rpc-error.
         """
         reply = self._manager.get(filter=subtree_filter)
         errors = _errors(reply)
@@ -205,7 +205,7 @@ class Session:
 
 
 class RequestError(AgentError):
-    """The agent answered a request with rpc-errors."""
+    """The agent replied to a request with rpc-errors."""
 
     def __init__(self, operation: str, errors: list[ConfigError]) -> None:
         self.operation = operation

@@ -36,8 +36,8 @@ def _config_root() -> tuple[etree._Element, etree._Element]:
 def _leaf(parent: etree._Element, name: str, value: str) -> etree._Element:
     leaf = etree.SubElement(parent, _pki(name))
     if name == "protocol" and ":" not in value:
-        # An identityref value needs a prefix bound in the XML (RFC 7950 §9.10.3);
-        # _config_root binds PKI_PREFIX on the pki element.
+        # An identityref value needs a prefix bound in the XML (RFC 7950 §9.10.3),
+        # and _config_root binds PKI_PREFIX on the pki element.
         leaf.text = f"{PKI_PREFIX}:{value}"
         return leaf
     leaf.text = value

@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host-key", default=env.get("PKI_CLI_HOST_KEY"),
                         help="the agent's SSH host public key, base64 as in known_hosts; "
                         "without it the host key is not checked")
+
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for the agent's reply (default: %(default)s)")
     parser.add_argument("--format", dest="output_format", choices=("text", "json"),
@@ -131,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--now", default=env.get("PKI_CLI_NOW"),
                         help="the time that relative times are computed from, in RFC 3339 "
                         "(default: the clock); for reproducible output")
+
     parser.add_argument("words", nargs="*", metavar="COMMAND",
                         help="command words, see below")
     return parser

@@ -29,7 +29,7 @@ class ProcessError(AgentError):
         self.name = name
         self.problem = problem
         self.log_path = log_path
-        super().__init__(f"{name} {problem}; see {log_path}")
+        super().__init__(f"{name} {problem}, see the log {log_path}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class Started:
 
 
 def pid_dir(demo_dir: Path) -> Path:
-    """Return the directory that holds one ``NAME.pid`` file per process."""
+    """Return the directory that contains one ``NAME.pid`` file per process."""
     return demo_dir / "pids"
 
 
@@ -88,7 +88,7 @@ def _belongs_to_demo(pid: int, demo_dir: Path) -> bool:
 
 
 def _reap(pid: int) -> None:
-    # Only a child can be reaped; a process of an earlier run is not one.
+    # Only a child can be reaped, and a process of an earlier run is not one.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
 
@@ -107,7 +107,7 @@ def stop_pid(pid: int) -> None:
 
 
 def stop_all(demo_dir: Path) -> list[str]:
-    """Stop every process recorded in the demo directory; return the names stopped."""
+    """Stop every process recorded in the demo directory and return the names stopped."""
     stopped: list[str] = []
     directory = pid_dir(demo_dir)
     if not directory.is_dir():

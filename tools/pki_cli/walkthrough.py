@@ -109,12 +109,12 @@ def _step(number: int, title: str) -> None:
 
 def _display(arguments: Sequence[str], secret_after: Sequence[str] = ("password",)) -> str:
     """Quote a command for display, with the value after each secret keyword masked."""
-    shown = []
+    quoted = []
     mask_next = False
     for argument in arguments:
-        shown.append("********" if mask_next else shlex.quote(argument))
+        quoted.append("********" if mask_next else shlex.quote(argument))
         mask_next = argument in secret_after
-    return " ".join(shown)
+    return " ".join(quoted)
 
 
 def pki_cli(run: Walkthrough, *words: str, check: bool = True) -> str:
@@ -204,7 +204,7 @@ def write_env_file(run: Walkthrough) -> Path:
     return path
 
 
-def wait_until(what: str, check: Callable[[], bool], timeout: float = ENROLL_TIMEOUT) -> None:
+def wait_until(condition: str, check: Callable[[], bool], timeout: float = ENROLL_TIMEOUT) -> None:
     """Poll ``check`` every 0.2 s until it returns True.
 
     Raises:
@@ -213,7 +213,7 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = ENROLL_TIM
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise WalkthroughError(what, f"not reached within {timeout:.0f} s")
+            raise WalkthroughError(condition, f"not reached within {timeout:.0f} s")
         time.sleep(0.2)
 
 
@@ -351,7 +351,7 @@ def print_closing(run: Walkthrough) -> None:
 
 
 def run_start(demo_dir: Path) -> int:
-    """Run the whole walkthrough; on failure stop what it started and return 1."""
+    """Run the whole walkthrough. On failure, stop what it started and return 1."""
     stopped = stop_all(demo_dir)
     if stopped:
         say(f"Stopped the processes of the previous run: {', '.join(stopped)}")
@@ -373,7 +373,7 @@ def run_start(demo_dir: Path) -> int:
     except (WalkthroughError, ProcessError, AgentError) as exc:
         say()
         say(f"demo: FAILED: {exc}")
-        say(f"demo: logs are in {demo_dir}; stopping what this run started")
+        say(f"demo: logs are in {demo_dir}. Stopping what this run started.")
         stop_all(demo_dir)
         return 1
     print_closing(run)
