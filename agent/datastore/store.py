@@ -89,6 +89,7 @@ class Datastores:
         self.clock = clock
         self._dir = state_dir / "datastore"
         self._running = self._load(self._dir / "running.xml")
+        self._restore_unconfirmed()
         self._startup = self._load(self._dir / "startup.xml")
         self._candidate: DataTree | None = None
         self._running_json: JSONData = json.loads(self._running.print_json(WithDefaults.REPORT_ALL))
@@ -255,11 +256,13 @@ class Datastores:
             if pending is not None:
                 pending.cancel_timer()
                 self._pending = None
+                remove_file(self._rollback_path)
                 logger.info("session %d confirmed the pending commit", session_id)
             return
         if pending is None:
             pending = PendingCommit(session_id, persist, rollback=before)
             self._pending = pending
+            write_atomic(self._rollback_path, before.print_xml().encode())
         else:
             pending.persist = persist
             pending.session_id = session_id
@@ -293,6 +296,25 @@ class Datastores:
         self._pending = None
         self._candidate = None
         self._install_running(pending.rollback, "confirmed commit rollback", check_labels=False)
+        remove_file(self._rollback_path)
+
+    @property
+    def _rollback_path(self) -> Path:
+        return self._dir / "rollback.xml"
+
+    def _restore_unconfirmed(self) -> None:
+        """Roll back a confirmed commit that was still unconfirmed when the agent stopped.
+
+        RFC 6241 §8.4.1 rolls back an unconfirmed commit when its session
+        ends, and a stop of the agent ends every session.
+        """
+        if not self._rollback_path.exists():
+            return
+        logger.warning("restoring the configuration from before an unconfirmed commit (%s)",
+                       self._rollback_path)
+        self._running = self._load(self._rollback_path)
+        write_atomic(self._dir / "running.xml", self._running.print_xml().encode())
+        remove_file(self._rollback_path)
 
     # Installing a new running configuration
 

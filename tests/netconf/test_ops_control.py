@@ -227,3 +227,21 @@ def test_failing_handler_gives_generic_error(tmp_path: Path) -> None:
         fields = error_fields(errors(reply)[0])
         assert fields["error-tag"] == "operation-failed"
         assert "secret internal detail" not in etree.tostring(reply).decode()
+
+
+def test_restart_rolls_back_unconfirmed_commit(tmp_path: Path) -> None:
+    for harness in harness_fixture(tmp_path):
+        confirmed_commit(harness, "<persist>keep-me</persist>")
+        assert (tmp_path / "datastore" / "rollback.xml").exists()
+
+    for again in harness_fixture(tmp_path):
+        assert "poll-interval" not in running(again)
+        assert not (tmp_path / "datastore" / "rollback.xml").exists()
+        assert "poll" not in (tmp_path / "datastore" / "running.xml").read_text()
+
+
+def test_confirmed_commit_leaves_no_rollback_file(harness: Harness) -> None:
+    session = confirmed_commit(harness)
+    assert is_ok(harness.send(session, "<commit/>"))
+
+    assert not (harness.state_dir / "datastore" / "rollback.xml").exists()
