@@ -43,6 +43,11 @@ T = TypeVar("T")
 
 # The scheduler wakes at least this often, so a clock jump cannot stall it.
 MAX_SLEEP_SECONDS = 60.0
+# Worker threads that may run at once.  Building SCEP messages is partly pure
+# Python, so many runnable threads would delay the event loop's NETCONF work
+# through the GIL.  NOTE: with a CA that answers slowly, jobs beyond this
+# number wait their turn; eight suits a device with a handful of enrollments.
+MAX_CONCURRENT_JOBS = 8
 
 
 async def run_in_thread(function: Callable[..., T], *args: Any) -> T:
@@ -96,6 +101,7 @@ class EnrollmentDaemon:
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_JOBS)
         self.rpc = RPCHandlers(self)
 
     @classmethod
@@ -296,7 +302,8 @@ class EnrollmentDaemon:
 
     async def _discover(self, label: str, generation: int) -> None:
         record = self.servers[label]
-        result = await run_in_thread(self._run_discovery, record.config)
+        async with self._slots:
+            result = await run_in_thread(self._run_discovery, record.config)
         current = self.servers.get(label)
         if current is None or current.generation != generation:
             return
@@ -318,7 +325,8 @@ class EnrollmentDaemon:
     async def _purge_enrollment(self, name: str) -> None:
         if name in self.enrollments:
             return
-        await run_in_thread(self.store.delete_lineage, name)
+        async with self._slots:
+            await run_in_thread(self.store.delete_lineage, name)
 
     async def _step(self, name: str, record: runtime.EnrollmentRecord) -> None:
         server = self.servers.get(record.config.server)
@@ -333,7 +341,8 @@ class EnrollmentDaemon:
         certificate = lineage.certificate if lineage is not None else None
         record.reset = False
         record.renew_now = False
-        result = await run_in_thread(self._run_step, request)
+        async with self._slots:
+            result = await run_in_thread(self._run_step, request)
         current = self.enrollments.get(name)
         if current is None or current.generation != generation:
             return

@@ -7,6 +7,7 @@ provider can render them on the event loop without waiting for any worker.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -154,8 +155,8 @@ def _render_enrollment(view: EnrollmentView) -> dict[str, Any]:
 
 def _ca_rows(rows: Iterable[CACertificate]) -> Iterable[dict[str, Any]]:
     for row in rows:
-        entry = {"label": row.label, "type": "ca-local", "subject-hash": row.subject_hash,
-                 "distribution": "scep", "server": row.server}
+        entry = {"label": row.label, "type": "ca-local", "distribution": "scep",
+                 "server": row.server}
         entry.update(_certificate_fields(row.certificate))
         yield _drop_none(entry)
 
@@ -171,21 +172,29 @@ def _enrollment_rows(view: EnrollmentView, lineage: Lineage | None) -> Iterable[
             yield {"label": view.name, "type": "key", "subject-hash": marker,
                    "distribution": "local", "key-size": lineage.next_key_size}
         return
-    pub = {"label": view.name, "type": "pub", "subject-hash": subject_hash(certificate),
-           "distribution": "scep", "server": view.server}
-    pub.update(_certificate_fields(certificate))
+    fields = _certificate_fields(certificate)
+    pub = {"label": view.name, "type": "pub", "distribution": "scep", "server": view.server}
+    pub.update(fields)
     yield _drop_none(pub)
-    yield _drop_none({"label": view.name, "type": "key", "subject-hash": subject_hash(certificate),
-                      "expires": format_time(certificate.not_valid_after_utc),
-                      "name": _common_name(certificate.subject), "distribution": "local",
+    yield _drop_none({"label": view.name, "type": "key", "subject-hash": fields["subject-hash"],
+                      "expires": fields["expires"], "name": fields["name"],
+                      "distribution": "local",
                       "key-size": lineage.key_size if lineage is not None else None})
 
 
 def _certificate_fields(certificate: x509.Certificate) -> dict[str, Any]:
+    return dict(_certificate_facts(certificate))
+
+
+# Every get renders every certificate, so the derived values are computed once
+# per certificate; the cache is bounded and keyed by the immutable certificate.
+@functools.lru_cache(maxsize=4096)
+def _certificate_facts(certificate: x509.Certificate) -> tuple[tuple[str, Any], ...]:
     der = certificate.public_bytes(serialization.Encoding.DER)
     public_key = certificate.public_key()
     key_size = public_key.key_size if isinstance(public_key, rsa.RSAPublicKey) else None
-    return {
+    return tuple({
+        "subject-hash": subject_hash(certificate),
         "expires": format_time(certificate.not_valid_after_utc),
         "name": _common_name(certificate.subject),
         "key-size": key_size,
@@ -196,7 +205,7 @@ def _certificate_fields(certificate: x509.Certificate) -> dict[str, Any]:
         "not-after": format_time(certificate.not_valid_after_utc),
         "sha1-fingerprint": _digest(der, hashes.SHA1()),
         "sha256-fingerprint": _digest(der, hashes.SHA256()),
-    }
+    }.items())
 
 
 def _digest(data: bytes, algorithm: hashes.HashAlgorithm) -> str:
