@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cryptography import x509
 
@@ -32,6 +32,7 @@ from agent.enrollment.state import (
     Snapshot,
     render_state,
 )
+from agent.enrollment.threads import run_in_thread
 from agent.enrollment.timing import Clock, SystemClock, format_time
 from agent.enrollment.worker import Worker
 from agent.hooks import Hooks, JSONData
@@ -39,7 +40,6 @@ from agent.pki import PKIStore
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 # The scheduler wakes at least this often, so a clock jump cannot stall it.
 MAX_SLEEP_SECONDS = 60.0
@@ -48,35 +48,6 @@ MAX_SLEEP_SECONDS = 60.0
 # through the GIL.  NOTE: with a CA that answers slowly, jobs beyond this
 # number wait their turn; eight suits a device with a handful of enrollments.
 MAX_CONCURRENT_JOBS = 8
-
-
-async def run_in_thread(function: Callable[..., T], *args: Any) -> T:
-    """Run a blocking call in a daemon thread and await its result.
-
-    Unlike `asyncio.to_thread`, a call stuck on a slow CA does not hold up
-    interpreter exit; the store's atomic writes make an abandoned write safe.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(result: T | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def target() -> None:
-        try:
-            result = function(*args)
-        except BaseException as exc:
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
-
-    threading.Thread(target=target, name=f"enrollment-{function.__name__}", daemon=True).start()
-    return await future
 
 
 class EnrollmentDaemon:

@@ -105,7 +105,13 @@ def write_certificates(
 
 
 def write_pending(directory: Path, file_name: str, transaction: dict[str, Any]) -> None:
-    """Store a pending transaction with mode 0600, because it contains the signer's key."""
+    """Store a pending transaction with mode 0600, because it contains the signer's key.
+
+    NOTE: the PKCS#10 request itself is not stored, because its
+    challengePassword attribute would put the password on disk.  The request
+    key is stored instead, so a request that was never answered is rebuilt
+    with the same key and transactionID.
+    """
     make_private_directory(directory)
     data = json.dumps(transaction, sort_keys=True).encode("utf-8")
     write_atomic(directory / file_name, data, PRIVATE_MODE)
