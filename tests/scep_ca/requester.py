@@ -6,9 +6,11 @@ and it returns raw replies, so it is not the agent's client.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
@@ -62,6 +64,12 @@ def http_post(url: str, body: bytes) -> HTTPReply:
     request = urllib.request.Request(f"{url}?operation=PKIOperation", data=body, method="POST")
     request.add_header("Content-Type", "application/x-pki-message")
     return _call(request)
+
+
+def http_get_pki_operation(url: str, body: bytes) -> HTTPReply:
+    """Send a pkiMessage with GET, base64 in the message parameter, as RFC 8894 allows."""
+    message = urllib.parse.quote(base64.b64encode(body).decode(), safe="")
+    return _call(urllib.request.Request(f"{url}?operation=PKIOperation&message={message}"))
 
 
 def _call(request: urllib.request.Request) -> HTTPReply:
@@ -176,7 +184,7 @@ def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def issuer_and_subject(issuer: x509.Name, subject: x509.Name) -> bytes:
-    """Encode the IssuerAndSubject of a CertPoll (RFC 8894 §3.3.3) as DER."""
+    """Encode the IssuerAndSubject of a CertPoll (RFC 8894) as DER."""
     body = issuer.public_bytes() + subject.public_bytes()
     return b"\x30" + der_length(len(body)) + body
 
@@ -192,16 +200,20 @@ class Requester:
     digest: str = "sha256"
     cipher: ContentCipher = ContentCipher.AES128_CBC
 
+    def build(
+        self, message_type: MessageType, transaction_id: str, inner: bytes, nonce: bytes
+    ) -> bytes:
+        """Build a pkiMessage: `inner` encrypted to the RA, signed by our signer."""
+        envelope = build_enveloped_data(inner, self.ca.recipient, self.cipher)
+        attributes = scep_attributes(message_type, transaction_id, sender_nonce=nonce)
+        return build_signed_data(envelope, self.signer, self.signer_key, self.digest, attributes)
+
     def send(
         self, message_type: MessageType, transaction_id: str, inner: bytes
     ) -> tuple[HTTPReply, bytes]:
-        """Send one pkiMessage; return the HTTP reply and the senderNonce used."""
+        """Send one pkiMessage with POST; return the HTTP reply and the senderNonce used."""
         nonce = os.urandom(16)
-        envelope = build_enveloped_data(inner, self.ca.recipient, self.cipher)
-        attributes = scep_attributes(message_type, transaction_id, sender_nonce=nonce)
-        body = build_signed_data(
-            envelope, self.signer, self.signer_key, self.digest, attributes
-        )
+        body = self.build(message_type, transaction_id, inner, nonce)
         return http_post(self.url, body), nonce
 
     def enroll(

@@ -79,7 +79,7 @@ def test_scepclient_pinned_to_ra(scep_ca_factory, tmp_path):
 
     So the pin must be the RA certificate's SHA-256, not the Root CA's.  With
     the root pinned, scepclient encrypts the request to the root, and the CA
-    answers badMessageCheck because only the RA key opens request envelopes.
+    replies badMessageCheck because only the RA key opens request envelopes.
     NDES signs with one RA certificate and decrypts with another, so a pinned
     scepclient cannot verify an NDES CertRep.  That is a limit of the client
     (its cmd/scepclient passes the selected certificates to both steps), so
@@ -98,7 +98,7 @@ def test_scepclient_pinned_to_ra(scep_ca_factory, tmp_path):
 
 @pytest.mark.slow
 def test_scepclient_waits_for_approval(scep_ca_factory, tmp_path):
-    """scepclient answers PENDING by sending the same PKCSReq again after 30 s.
+    """scepclient handles PENDING by sending the same PKCSReq again after 30 s.
 
     The CA keys requests by transactionID, so the repeated PKCSReq gets the
     certificate that the operator approved in the meantime.

@@ -64,7 +64,8 @@ def test_openxpki_get_ca_cert_chain(scep_ca_factory):
     assert ra.issuer == issuing.subject
     issuing.verify_directly_issued_by(root)
     ra.verify_directly_issued_by(issuing)
-    assert _is_ca(root) and _is_ca(issuing)
+    assert _is_ca(root)
+    assert _is_ca(issuing)
     assert not _is_ca(ra)
     assert _key_usage(ra).digital_signature
     assert _key_usage(ra).key_encipherment

@@ -182,15 +182,15 @@ def test_challenge_expires_after_60_minutes(tmp_path):
     store.create()
     book = ChallengeBook(store, clock=lambda: now[0])
 
-    kept, _ = book.issue()
-    expired, _ = book.issue()
+    used_in_time, _ = book.issue()
+    used_too_late, _ = book.issue()
     now[0] += datetime.timedelta(minutes=59)
-    kept_valid = book.consume(kept)
+    accepted_at_59 = book.consume(used_in_time)
     now[0] += datetime.timedelta(minutes=2)
-    expired_valid = book.consume(expired)
+    accepted_at_61 = book.consume(used_too_late)
 
-    assert kept_valid is True
-    assert expired_valid is False
+    assert accepted_at_59 is True
+    assert accepted_at_61 is False
     assert book.outstanding() == 0
     assert (tmp_path / "challenges.json").stat().st_mode & 0o777 == 0o600
 
@@ -263,10 +263,10 @@ def test_repeated_transaction_id(scep_ca_factory):
 
     first = requester.enroll(csr, "tid-same")
     again = requester.enroll(csr, "tid-same")
-    held = requester.enroll(pending_csr, "tid-held")
+    pending_reply = requester.enroll(pending_csr, "tid-held")
     clash = requester.enroll(other_csr, "tid-held")
 
     assert first.certificates[0].serial_number == again.certificates[0].serial_number
-    assert held.pki_status == "3"
+    assert pending_reply.pki_status == "3"
     assert clash.pki_status == FAILURE
     assert [p["subject"] for p in ca.pending()] == ["CN=repeat-2"]

@@ -1,7 +1,7 @@
 """The CA's decisions and records: enroll, poll, approve, reject, challenges, faults.
 
-This layer knows no CMS.  `tools.scep_ca.operation` turns pkiMessages into
-calls here and outcomes into CertRep replies.
+This layer does not parse or build CMS: `tools.scep_ca.operation` turns
+pkiMessages into calls here and outcomes into CertRep replies.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class CAOptions:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The answer to a PKCSReq, RenewalReq or CertPoll."""
+    """The result of a PKCSReq, RenewalReq or CertPoll."""
 
     status: PKIStatus
     certificate: x509.Certificate | None = None
@@ -100,7 +100,10 @@ class CertificateAuthority:
     # SCEP operations
 
     def enroll(self, request: EnrollmentRequest) -> Outcome:
-        """Answer a PKCSReq or RenewalReq; a repeated transactionID gets the stored result."""
+        """Decide on a PKCSReq or RenewalReq and store the record.
+
+        A repeated transactionID with the same CSR gets the stored result.
+        """
         record = self.store.read_request(request.transaction_id)
         if record is not None:
             csr_pem = request.csr.public_bytes(serialization.Encoding.PEM).decode()
@@ -130,7 +133,7 @@ class CertificateAuthority:
         return self._outcome_of(record)
 
     def poll(self, transaction_id: str) -> Outcome:
-        """Answer a CertPoll (GetCertInitial), keyed by transactionID."""
+        """Return the result of a CertPoll (GetCertInitial), looked up by transactionID."""
         record = self.store.read_request(transaction_id)
         if record is None:
             logger.info("CertPoll for unknown transaction %s", transaction_id)

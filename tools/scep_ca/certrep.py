@@ -1,4 +1,4 @@
-"""CertRep construction (RFC 8894 §3.3.2), with the personality's quirks and reply faults."""
+"""CertRep construction (RFC 8894), with the personality's quirks and reply faults."""
 
 from __future__ import annotations
 
@@ -37,12 +37,15 @@ NDES_FAILURE_CONTENT = b"\x00"
 
 @dataclass(frozen=True, slots=True)
 class ReplyContext:
-    """What the CertRep must echo or reuse from the request."""
+    """Values from the request that the CertRep echoes or reuses."""
 
     transaction_id: str
     sender_nonce: bytes | None
-    recipient: x509.Certificate
-    """The request's signer certificate, which the issued certificate is encrypted to."""
+    recipient: x509.Certificate | None
+    """The request's signer certificate, which the issued certificate is encrypted to.
+
+    None when the request's signature failed, which allows only a FAILURE reply.
+    """
     digest_algorithm: str
     cipher: ContentCipher
 
@@ -93,14 +96,16 @@ def build_cert_rep(
     context: ReplyContext,
     faults: FaultSettings,
 ) -> bytes:
-    """Sign a CertRep for `outcome`, breaking it as the active reply fault says."""
+    """Sign a CertRep for `outcome`, damaged as the active reply fault sets."""
     fault = faults.reply
+
     transaction_id = context.transaction_id
     if fault is ReplyFault.WRONG_TRANSACTION_ID:
         transaction_id = os.urandom(NONCE_BYTES).hex().upper()
     recipient_nonce = context.sender_nonce
     if fault is ReplyFault.WRONG_RECIPIENT_NONCE:
         recipient_nonce = os.urandom(NONCE_BYTES)
+
     attributes = scep_attributes(
         MessageType.CERT_REP,
         transaction_id,
@@ -109,9 +114,12 @@ def build_cert_rep(
         pki_status=outcome.status,
         fail_info=outcome.fail_info.value if outcome.fail_info is not None else None,
     )
+
     content = b""
     ndes = authority.personality.failure_hresult
-    if outcome.status is PKIStatus.SUCCESS and outcome.certificate is not None:
+    if outcome.status is PKIStatus.SUCCESS:
+        if outcome.certificate is None or context.recipient is None:
+            raise ValueError("a SUCCESS CertRep needs the certificate and the recipient")
         issued = [] if fault is ReplyFault.NO_CERTIFICATES else [outcome.certificate]
         content = build_enveloped_data(
             build_certs_only(issued), context.recipient, context.cipher, authority.key_transport
@@ -122,6 +130,7 @@ def build_cert_rep(
         hresult = outcome.hresult if outcome.hresult is not None else HRESULT_INVALID_ARG
         attributes.append((NDES_HRESULT, core.PrintableString(signed_decimal(hresult))))
         content = NDES_FAILURE_CONTENT
+
     signer = authority.hierarchy.reply_signer
     if fault is ReplyFault.FOREIGN_SIGNER:
         signer = foreign_signer()

@@ -41,7 +41,7 @@ class ChallengeBook:
         ]
 
     def issue(self) -> tuple[str, datetime.datetime]:
-        """Create a challenge; raise ChallengeLimitError when 5 are outstanding."""
+        """Create a challenge, or raise ChallengeLimitError when 5 are outstanding."""
         with self._store.locked():
             entries = self._live_entries()
             if len(entries) >= MAX_OUTSTANDING:
@@ -56,7 +56,7 @@ class ChallengeBook:
         return len(self._live_entries())
 
     def consume(self, candidate: str) -> bool:
-        """Use up `candidate` if it is outstanding; return whether it was."""
+        """Consume `candidate` if it is outstanding, and return whether it was."""
         with self._store.locked():
             entries = self._live_entries()
             for index, entry in enumerate(entries):

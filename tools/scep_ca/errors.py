@@ -46,7 +46,7 @@ class AmbiguousRequestError(SCEPCAError):
 
 
 class ChallengeLimitError(SCEPCAError):
-    """As many challenges are outstanding as the personality allows."""
+    """The maximum number of challenges (5, as in NDES) is outstanding."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit

@@ -11,7 +11,7 @@ from tools.scep_ca.errors import InvalidSettingError
 
 
 class ReplyFault(StrEnum):
-    """How a reply is broken on purpose."""
+    """Kind of deliberate damage to a reply."""
 
     NONE = "none"
     HTTP_500 = "http-500"

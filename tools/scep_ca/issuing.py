@@ -56,7 +56,10 @@ class KeyUsageSet:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """What an end-entity certificate contains besides the CSR's subject, key and SAN."""
+    """Key usage, EKU and template name of an end-entity certificate.
+
+    Subject, public key and subjectAltName come from the CSR.
+    """
 
     name: str
     key_usage: KeyUsageSet

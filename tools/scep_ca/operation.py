@@ -54,8 +54,20 @@ def request_cipher(envelope: bytes) -> ContentCipher | None:
 def handle_pki_operation(
     authority: CertificateAuthority, body: bytes, faults: FaultSettings
 ) -> bytes:
-    """Answer one pkiMessage with a DER CertRep; raise ProtocolError if it is unreadable."""
-    message = verify_signed_data(body)
+    """Handle one pkiMessage and return the DER CertRep.
+
+    Raises ProtocolError when the message cannot be parsed or its signature is invalid.
+    """
+    try:
+        message = verify_signed_data(body)
+    except ProtocolError as exc:
+        unverified = _unverified_context(body) if exc.problem in _SIGNATURE_PROBLEMS else None
+        if unverified is None:
+            raise
+        # failInfo badMessageCheck means that the integrity check failed (RFC 8894).
+        logger.warning("pkiMessage %s rejected: %s", unverified.transaction_id, exc)
+        outcome = Outcome(PKIStatus.FAILURE, fail_info=FailInfo.BAD_MESSAGE_CHECK)
+        return build_cert_rep(authority, outcome, unverified, faults)
     message_type = _message_type(message)
     transaction_id = text_value(message.attributes, TRANSACTION_ID)
     if transaction_id is None:
@@ -73,6 +85,29 @@ def handle_pki_operation(
         logger.warning("pkiMessage %s rejected: %s", transaction_id, exc)
         outcome = Outcome(PKIStatus.FAILURE, fail_info=_fail_info_for(exc))
     return build_cert_rep(authority, outcome, context, faults)
+
+
+_SIGNATURE_PROBLEMS = frozenset({"invalid signature", "messageDigest does not match the content"})
+
+
+def _unverified_context(body: bytes) -> ReplyContext | None:
+    """Read transactionID, senderNonce and digest from a message whose signature failed."""
+    try:
+        signer_info = ber.load_content_info(body, "signed_data")["content"]["signer_infos"][0]
+        attributes = {
+            attribute["type"].dotted: [value.dump() for value in attribute["values"]]
+            for attribute in signer_info["signed_attrs"]
+        }
+        transaction_id = text_value(attributes, TRANSACTION_ID)
+        sender_nonce = octets_value(attributes, SENDER_NONCE)
+        digest_algorithm = signer_info["digest_algorithm"]["algorithm"].native
+    except (ProtocolError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    if transaction_id is None:
+        return None
+    return ReplyContext(
+        transaction_id, sender_nonce, None, digest_algorithm, ContentCipher.AES128_CBC
+    )
 
 
 def _message_type(message: SignedMessage) -> MessageType:

@@ -28,7 +28,9 @@ from tools.scep_ca.issuing import (
     Profile,
 )
 
-# IKE intermediate EKU of the Windows template IPSECIntermediateOffline (RFC 4945 §5.1.3.12).
+# EKU "IP security IKE intermediate", given to the NDES templates here.
+# NOTE: this approximates Windows' IPSECIntermediateOffline template; the
+# extensions were not compared with certificates from a real Windows CA.
 _IPSEC_IKE_INTERMEDIATE = ObjectIdentifier("1.3.6.1.5.5.8.2.2")
 _SIGN_AND_ENCRYPT = KeyUsageSet(digital_signature=True, key_encipherment=True)
 
@@ -102,7 +104,7 @@ class EnrollmentRequest:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What the CA does with a request; `reason` is for logs and the pending list."""
+    """The CA's decision on a request, with a reason for logs and the pending list."""
 
     action: Action
     reason: str
@@ -259,7 +261,7 @@ class Personality:
     failure_hresult: bool
     """NDES adds the HRESULT attribute and a one-byte content to failure replies."""
     reply_cipher: ContentCipher | None = None
-    """Fixed CertRep content cipher; None answers with the request's cipher."""
+    """Fixed CertRep content cipher, or None to reply with the request's cipher."""
     key_transport: KeyTransport = KeyTransport.PKCS1V15
 
 

@@ -1,4 +1,4 @@
-"""HTTP front end: the SCEP endpoint (RFC 8894 §4.1) and the admin endpoint, on 127.0.0.1."""
+"""HTTP front end on 127.0.0.1: the SCEP endpoint (RFC 8894 over HTTP) and the admin endpoint."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _get_ca_caps(authority: CertificateAuthority, message: bytes) -> Reply:
 def _get_ca_cert(authority: CertificateAuthority, message: bytes) -> Reply:
     certificates = authority.hierarchy.ca_certificates
     if len(certificates) == 1:
-        # RFC 8894 §4.2.1.1: a CA without RA sends its certificate as DER.
+        # A CA without an RA sends one DER certificate as application/x-x509-ca-cert.
         return Reply(200, "application/x-x509-ca-cert", der(certificates[0]))
     return Reply(200, "application/x-x509-ca-ra-cert", build_certs_only(certificates))
 
