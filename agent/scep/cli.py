@@ -156,7 +156,11 @@ def read_challenge(args: argparse.Namespace) -> str | None:
     if args.challenge is not None:
         return str(args.challenge)
     if args.challenge_file is not None:
-        return Path(args.challenge_file).read_text(encoding="utf-8").rstrip("\r\n")
+        try:
+            lines = Path(args.challenge_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput("--challenge-file", str(args.challenge_file), str(exc)) from exc
+        return lines[0] if lines else None
     return os.environ.get(args.challenge_env) or None
 
 

@@ -144,3 +144,57 @@ def test_challenge_from_environment(
     state = json.loads((tmp_path / "state.json").read_text())
     assert "from-env" not in json.dumps(state)
     assert mock_ca.pki_requests[-1].payload.count(b"from-env") == 1
+
+
+def test_challenge_file_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "absent"
+
+    status = main(
+        [
+            "scep",
+            "enroll",
+            "http://127.0.0.1:9/scep",
+            "--dn",
+            "CN=x",
+            "--challenge-file",
+            str(missing),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+
+    assert status == 1
+    assert "invalid --challenge-file" in capsys.readouterr().err
+
+
+def test_challenge_file_first_line(mock_ca: MockCA, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("line-one\nline-two\n")
+
+    assert main(_enroll_argv(mock_ca, tmp_path / "out", "--challenge-file", str(secret))) == 0
+    payload = mock_ca.pki_requests[-1].payload
+    assert b"line-one" in payload
+    assert b"line-two" not in payload
+
+
+def test_enroll_without_fingerprint_warns(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "scep",
+        "enroll",
+        mock_ca.url,
+        "--dn",
+        "CN=device",
+        "--challenge",
+        "pw",
+        "--out",
+        str(tmp_path),
+    ]
+
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "no --fingerprint given" in err
+    assert fingerprint(mock_ca.ca.certificate) in err
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["fingerprint"] == fingerprint(mock_ca.ca.certificate)
