@@ -112,11 +112,12 @@ class TrustedCA:
         return (self.root, *self.intermediates, *self.ras)
 
     def is_trusted_signer(self, certificate: x509.Certificate) -> bool:
-        """Return whether a CertRep signer is one of these certificates or issued by one."""
-        if certificate in self.certificates:
-            return True
-        issuers = (self.root, *self.intermediates)
-        return any(_is_issued_by(certificate, issuer) for issuer in issuers)
+        """Return whether a CertRep signer is one of these certificates.
+
+        A certificate merely issued by the CA is not enough, because every
+        device enrolled at the same CA holds one and could forge replies.
+        """
+        return certificate in self.certificates
 
 
 def _select(

@@ -162,8 +162,8 @@ def parse_cert_rep(
 ) -> CertRep:
     """Verify a CertRep against the trusted CA and the request, and decrypt what it issued.
 
-    The signer may be embedded in the reply or be one of the GetCACert
-    certificates.  It must be a trusted certificate or be issued by one.
+    The signer certificate may be embedded in the reply or be looked up in the
+    GetCACert certificates, but it must be one of the GetCACert certificates.
     """
     message = cms.verify_signed_data(data, [*trusted.certificates, *extra_certificates])
     try:

@@ -442,3 +442,23 @@ def test_cert_poll_payload(mock_ca: MockCA, pki: PKIFactory) -> None:
     assert body.identifier == b"\x30"
     assert issuer.content == ber.read_tlv(mock_ca.ca.certificate.subject.public_bytes()).content
     assert subject.content == ber.read_tlv(request.csr.subject.public_bytes()).content
+
+
+def test_signer_issued_by_ca_rejected(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    other_device = pki.issue("other-device", mock_ca.ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, signer=other_device)
+
+    with pytest.raises(ProtocolError, match="signer is not trusted"):
+        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+def test_signer_ra_accepted(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, signer=mock_ca.recipient)
+
+    result = client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert isinstance(result, Pending)
