@@ -182,6 +182,8 @@ class EnrollmentDaemon:
             fresh.generation = record.generation + 1 if record is not None else 0
             self.servers[label] = fresh
             self._set_server_waiting(label)
+            if fresh.view.status is ServerStatus.DISABLED:
+                self._publish_server(fresh)
 
     def _apply_enrollments(self, config: DaemonConfig, now: datetime.datetime) -> None:
         for name in set(self.enrollments) - set(config.enrollments):
@@ -288,10 +290,7 @@ class EnrollmentDaemon:
                     if enrollment.due is None and result.context is not None and changed:
                         enrollment.due = now
         if changed:
-            self._log_server(current)
-            self.hooks.publish("pki-agent:server-status-change", {
-                "id": current.config.id, "label": label, "status": str(current.view.status),
-                **({"message": current.view.message} if current.view.message else {})})
+            self._publish_server(current)
 
     async def _purge_enrollment(self, name: str) -> None:
         if name in self.enrollments:
@@ -374,11 +373,17 @@ class EnrollmentDaemon:
             "label": record.config.name, "not-after": format_time(not_after),
             "seconds-left": str(seconds_left)})
 
-    def _log_server(self, record: runtime.ServerRecord) -> None:
-        level = logging.INFO if record.view.status == "responding" else logging.WARNING
-        logger.log(level, "enrollment server %s (id %d): %s%s", record.config.label,
-                   record.config.id, record.view.status,
-                   f": {record.view.message}" if record.view.message else "")
+    def _publish_server(self, record: runtime.ServerRecord) -> None:
+        view = record.view
+        healthy = view.status in (ServerStatus.RESPONDING, ServerStatus.DISABLED)
+        logger.log(logging.INFO if healthy else logging.WARNING,
+                   "enrollment server %s (id %d): %s%s", record.config.label, record.config.id,
+                   view.status, f": {view.message}" if view.message else "")
+        body: dict[str, Any] = {"id": record.config.id, "label": record.config.label,
+                                "status": str(view.status)}
+        if view.message:
+            body["message"] = view.message
+        self.hooks.publish("pki-agent:server-status-change", body)
 
 
 def _change_key(view: EnrollmentView) -> tuple[object, ...]:

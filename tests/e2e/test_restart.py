@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.e2e.netconf import (
     ca_requests,
     call,
@@ -17,7 +19,21 @@ from tests.e2e.netconf import (
 CHALLENGE = "restart-secret"
 
 
-def test_restart_while_pending_polls(agent_factory: Any, scep_ca_factory: Any) -> None:
+def restart(agent: Any, how: str) -> None:
+    """Restart the agent after SIGTERM, or after SIGKILL by its pid."""
+    if how == "sigterm":
+        agent.restart()
+        return
+    process = agent.proc
+    process.kill()
+    process.wait()
+    agent.proc = None
+    agent.start()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_restart_while_pending_polls(agent_factory: Any, scep_ca_factory: Any,
+                                     how: str) -> None:
     ca = scep_ca_factory("openxpki", approval="manual", challenge=CHALLENGE)
     agent = agent_factory()
     with agent.connect() as session:
@@ -29,7 +45,7 @@ def test_restart_while_pending_polls(agent_factory: Any, scep_ca_factory: Any) -
     transaction_id = pending["transaction-id"]
     log_before_restart = len(agent.log())
 
-    agent.restart()
+    restart(agent, how)
 
     def first_message_after_restart() -> str | None:
         lines = agent.log()[log_before_restart:].splitlines()

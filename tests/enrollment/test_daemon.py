@@ -170,6 +170,9 @@ def test_disabled_server_not_contacted(tmp_path: Path) -> None:
 
         assert h.worker.discovered == []
         assert h.server_state()["status"] == "disabled"
+        assert h.notifications[0] == ("pki-agent:server-status-change", {
+            "id": 1, "label": "xpki-srv", "status": "disabled",
+            "message": "server is disabled and not contacted"})
 
     run(tmp_path, scenario)
 

@@ -226,3 +226,21 @@ def test_rejection_is_remembered(tmp_path: Path) -> None:
 
     assert again.kind is StepKind.IDLE
     assert len(ca.messages) == 1
+
+
+def test_key_size_from_configuration(tmp_path: Path) -> None:
+    ca = FakeCA()
+    store = PKIStore(tmp_path)
+    store.load()
+    worker = SCEPWorker(store, client_factory=ca.client)
+    context = context_of(worker, server_config(ca))
+    config = EnrollConfig(name="mycert2", server="win-srv", dn="CN=mycert2", keysize=3072)
+
+    result = worker.step(StepRequest(config=config, context=context, now=NOW))
+
+    assert result.kind is StepKind.ISSUED
+    lineage = store.lineage("mycert2")
+    assert lineage is not None
+    assert lineage.key_size == 3072
+    assert result.certificate is not None
+    assert result.certificate.public_key().key_size == 3072  # type: ignore[union-attr]
