@@ -86,6 +86,14 @@ async def measure_latency(target: ClientTarget, calls: int, warmup: int) -> Late
         edits, commits = await time_edit_commit(client, 0, calls)
     finally:
         await client.close()
+    return _figures(get_config, edits, commits)
+
+
+LATENCY_BLOCK = 20
+"""Calls in a row to one server before the interleaved benchmark moves to the next."""
+
+
+def _figures(get_config: list[float], edits: list[float], commits: list[float]) -> LatencyFigures:
     pairs = [edit + commit for edit, commit in zip(edits, commits, strict=True)]
     return LatencyFigures(
         get_config=summarize(get_config),
@@ -93,3 +101,42 @@ async def measure_latency(target: ClientTarget, calls: int, warmup: int) -> Late
         commit=summarize(commits),
         edit_commit=summarize(pairs),
     )
+
+
+async def measure_interleaved(
+    targets: dict[str, ClientTarget], calls: int, warmup: int, block: int = LATENCY_BLOCK
+) -> dict[str, LatencyFigures]:
+    """Time several servers in alternating blocks of calls, so load drift hits all alike.
+
+    Every server first gets its get-config calls, then its edit-config and
+    commit calls, as in `measure_latency`.
+    """
+    clients = {name: NetconfClient(target) for name, target in targets.items()}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"get": [], "edit": [], "commit": []} for name in clients
+    }
+    try:
+        for client in clients.values():
+            await client.connect()
+            await load_config(client, workload.pki_config(LATENCY_ENROLLMENTS))
+            await time_calls(client, lambda _: workload.GET_CONFIG, warmup)
+            await time_edit_commit(client, 0, warmup, first_iteration=-warmup)
+        for start in range(0, calls, block):
+            for name, client in clients.items():
+                count = min(block, calls - start)
+                samples[name]["get"] += await time_calls(
+                    client, lambda _: workload.GET_CONFIG, count
+                )
+        for start in range(0, calls, block):
+            for name, client in clients.items():
+                count = min(block, calls - start)
+                edits, commits = await time_edit_commit(client, 0, count, first_iteration=start)
+                samples[name]["edit"] += edits
+                samples[name]["commit"] += commits
+    finally:
+        for client in clients.values():
+            await client.close()
+    return {
+        name: _figures(series["get"], series["edit"], series["commit"])
+        for name, series in samples.items()
+    }

@@ -12,14 +12,15 @@ from bench import workload
 from bench.agent_peer import start_agent, wait_for_hello
 from bench.context import BenchResult, Context
 from bench.latency import (
+    LATENCY_BLOCK,
     LATENCY_ENROLLMENTS,
     BenchmarkRPCError,
     LatencyFigures,
     load_config,
-    measure_latency,
+    measure_interleaved,
 )
 from bench.netconf_client import NetconfClient
-from bench.netconfd_peer import start_netconfd
+from bench.netconfd_peer import NetconfdPeer, start_netconfd
 from bench.processes import memory_kib
 from bench.report import Target, check, format_number, ms, section, table
 from bench.stats import ratio, summarize
@@ -40,59 +41,67 @@ def derive_netconfd_module(repo: Path, workdir: Path) -> tuple[Path, dict[str, i
     return path, counts
 
 
-async def _netconfd_rss_with_config(client: NetconfClient, pid: int) -> dict[str, int]:
-    await load_config(client, workload.pki_config(SCALE_ENROLLMENTS))
-    await client.rpc(workload.GET_CONFIG)
-    return memory_kib(pid)
+async def _netconfd_rss_1000(peer: NetconfdPeer) -> dict[str, int]:
+    client = NetconfClient(peer.target)
+    await client.connect()
+    try:
+        await load_config(client, workload.pki_config(SCALE_ENROLLMENTS))
+        await client.rpc(workload.GET_CONFIG)
+        return memory_kib(peer.netconfd.pid)
+    finally:
+        await client.close()
 
 
-def run_netconfd(context: Context) -> LatencyFigures:
-    """Time netconfd, then record its memory with 1,000 enrollments."""
+def _netconfd_alone(context: Context, netconfd: NetconfdPeer) -> LatencyFigures:
+    targets = {"netconfd": netconfd.target}
+    return asyncio.run(measure_interleaved(targets, context.calls, context.warmup))["netconfd"]
+
+
+def _measure_both(
+    context: Context, netconfd: NetconfdPeer
+) -> tuple[LatencyFigures, LatencyFigures | None, str | None]:
+    """Time netconfd and the agent interleaved; return (netconfd, agent, why no agent)."""
+    if context.agent_missing:
+        return _netconfd_alone(context, netconfd), None, context.agent_missing
+    agent = start_agent(context.group, context.workdir / "agent-latency", context.repo)
+    try:
+        asyncio.run(wait_for_hello(agent))
+        targets = {"netconfd": netconfd.target, "agent": agent.target}
+        figures = asyncio.run(measure_interleaved(targets, context.calls, context.warmup))
+        return figures["netconfd"], figures["agent"], None
+    except BenchmarkRPCError as exc:
+        log.error("the latency workload failed, timing netconfd alone: %s", exc)
+        reason = f"a benchmark RPC failed: `{exc.reply[:300]}`"
+    finally:
+        context.group.stop(agent.process)
+    return _netconfd_alone(context, netconfd), None, reason
+
+
+def run_latency(context: Context) -> tuple[LatencyFigures, LatencyFigures | None, str | None]:
+    """Start netconfd, time it next to the agent, then record its memory use."""
     workdir = context.workdir / "netconfd"
     module, counts = derive_netconfd_module(context.repo, workdir)
     context.figures["netconfd_cuts"] = counts
     peer = start_netconfd(context.group, workdir / "run", module)
     try:
-        figures = asyncio.run(measure_latency(peer.target, context.calls, context.warmup))
+        result = _measure_both(context, peer)
         context.figures["netconfd_idle_kib"] = memory_kib(peer.netconfd.pid)
-
-        async def load() -> dict[str, int]:
-            client = NetconfClient(peer.target)
-            await client.connect()
-            try:
-                return await _netconfd_rss_with_config(client, peer.netconfd.pid)
-            finally:
-                await client.close()
-
-        context.figures["netconfd_1000_kib"] = asyncio.run(load())
+        context.figures["netconfd_1000_kib"] = asyncio.run(_netconfd_rss_1000(peer))
     finally:
         context.group.stop(peer.sshd)
         context.group.stop(peer.netconfd)
-    return figures
-
-
-def run_agent(context: Context) -> LatencyFigures:
-    """Time the agent with the same client and workload."""
-    peer = start_agent(context.group, context.workdir / "agent-latency", context.repo)
-    try:
-        asyncio.run(wait_for_hello(peer))
-        return asyncio.run(measure_latency(peer.target, context.calls, context.warmup))
-    finally:
-        context.group.stop(peer.process)
+    return result
 
 
 def latency_benchmark(context: Context) -> BenchResult:
     """Compare per-call latency of the agent and netconfd."""
-    netconfd = run_netconfd(context)
+    netconfd, agent, agent_missing = run_latency(context)
     context.figures["netconfd_latency"] = netconfd
-    agent = None
-    agent_missing = context.agent_missing
-    if agent_missing is None:
-        try:
-            agent = run_agent(context)
-        except BenchmarkRPCError as exc:
-            log.error("the agent failed the latency workload: %s", exc)
-            agent_missing = f"it answered a benchmark RPC with an error: `{exc.reply[:300]}`"
+    if agent is not None:
+        context.figures["latency_ratios"] = {
+            name: ratio(getattr(agent, name).median, getattr(netconfd, name).median)
+            for name in ("get_config", "edit_commit")
+        }
     rows = []
     for label, attribute in (
         ("get-config (running)", "get_config"),
@@ -117,8 +126,11 @@ def latency_benchmark(context: Context) -> BenchResult:
     cuts = context.figures["netconfd_cuts"]
     body = (
         f"{context.calls} timed calls of each operation after {context.warmup} warm-up calls, "
-        f"one session, against a running configuration of one enroll-server and "
-        f"{LATENCY_ENROLLMENTS} enrollments. Each edit-config changes the `dn` of one "
+        f"one session per server, against a running configuration of one enroll-server and "
+        f"{LATENCY_ENROLLMENTS} enrollments (with challenge passwords and SANs). The two "
+        f"servers run at the same time and take turns in blocks of {LATENCY_BLOCK} calls, "
+        "so a change of the machine's load affects both alike. Each edit-config changes "
+        "the `dn` of one "
         "enrollment on the candidate and is followed by a commit. The client is "
         "`bench/netconf_client.py` (asyncssh, base:1.1 chunked framing); a call is timed "
         "from the write of the request to the last byte of the reply.\n\n"
@@ -128,6 +140,10 @@ def latency_benchmark(context: Context) -> BenchResult:
         + "; ".join(f"{name}: {count}" for name, count in cuts.items())
         + ". Without the second cut netconfd 2.13 aborts (SIGABRT) on the first edit of an "
         "enroll-server, so it does not check fingerprint lengths; the agent does.\n\n"
+        "The agent writes `running.xml` to a temporary file, fsyncs it and renames it on "
+        "every commit. netconfd 2.13 saves its startup file with `fopen` and links no "
+        "`fsync`, `fdatasync` or `rename` (`nm -D` of `netconfd`, `libyumaagt.so.2` and "
+        "`libyumancx.so.2`), so part of the commit gap is the cost of durability.\n\n"
         + table(header, rows)
     )
     if agent_missing:
