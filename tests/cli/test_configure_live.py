@@ -207,3 +207,17 @@ def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["cert", "enroll", "c1", "server"]) == 2
     assert "keyword 'server' has no value" in capsys.readouterr().err
+
+
+def test_host_key_checked(agent: RunningAgent, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.pki_cli import main
+    from tools.pki_cli.walkthrough import read_host_key
+
+    options = ["--port", str(agent.port), "--key", str(agent.key_path)]
+    host_key = read_host_key(agent.state_dir)
+    assert main([*options, "--host-key", host_key, "show"]) == 0
+    assert "Enroll Servers" in capsys.readouterr().out
+
+    other_key = "AAAAC3NzaC1lZDI1NTE5AAAAIFzJGfXiwzCcl+kbIBA2BT6hE7896W9zyss2JiU5N6Jw"
+    assert main([*options, "--host-key", other_key, "show"]) == 3
+    assert "host key differs from --host-key" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def _agent_body(demo_dir: Path) -> dict:  # type: ignore[type-arg]
     env = _read_env(demo_dir)
     with manager.connect(
         host=env["PKI_CLI_HOST"], port=int(env["PKI_CLI_PORT"]), username=env["PKI_CLI_USER"],
-        key_filename=env["PKI_CLI_KEY"], hostkey_verify=False, allow_agent=False,
+        key_filename=env["PKI_CLI_KEY"], hostkey_b64=env["PKI_CLI_HOST_KEY"], allow_agent=False,
         look_for_keys=False, timeout=30,
     ) as session:
         reply = session.get(filter=("subtree", '<pki xmlns="urn:pki-agent:yang:pki-agent"/>'))

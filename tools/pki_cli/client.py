@@ -16,7 +16,7 @@ from lxml import etree
 from ncclient import manager
 from ncclient.operations import RaiseMode
 from ncclient.operations.rpc import RPCError, RPCReply
-from ncclient.transport.errors import SSHError, TransportError
+from ncclient.transport.errors import SSHError, SSHUnknownHostError, TransportError
 
 from agent.errors import AgentError
 from tools.pki_cli.editxml import PKI_NS
@@ -36,14 +36,13 @@ NOTIFICATION_NAMES = ("enrollment-state-change", "server-status-change", "certif
 class ConnectError(AgentError):
     """The NETCONF session to the agent could not be opened."""
 
-    def __init__(self, host: str, port: int, user: str, detail: str) -> None:
+    def __init__(self, host: str, port: int, user: str, detail: str, hint: str) -> None:
         self.host = host
         self.port = port
         self.user = user
         self.detail = detail
         super().__init__(
-            f"cannot open a NETCONF session to {user}@{host} port {port}: {detail}; "
-            "check that the agent runs and that --port, --user and --key are right"
+            f"cannot open a NETCONF session to {user}@{host} port {port}: {detail}. {hint}"
         )
 
 
@@ -137,8 +136,15 @@ class Session:
                 look_for_keys=settings.key is None,
                 timeout=settings.timeout,
             )
+        except SSHUnknownHostError as exc:
+            hint = ("The agent's SSH host key differs from --host-key (PKI_CLI_HOST_KEY): "
+                    "check that this is the right agent before you change the setting.")
+            raise ConnectError(settings.host, settings.port, settings.user, str(exc),
+                               hint) from exc
         except (SSHError, TransportError, OSError) as exc:
-            raise ConnectError(settings.host, settings.port, settings.user, str(exc)) from exc
+            hint = "Check that the agent runs and that --host, --port, --user and --key are right."
+            raise ConnectError(settings.host, settings.port, settings.user, str(exc),
+                               hint) from exc
         self._manager.raise_mode = RaiseMode.NONE
         self._manager.timeout = settings.timeout
 

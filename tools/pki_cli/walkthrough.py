@@ -78,6 +78,7 @@ class Walkthrough:
 
     demo_dir: Path
     agent_port: int = 0
+    host_key: str | None = None
     cas: dict[str, TestCA] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
 
@@ -86,15 +87,19 @@ class Walkthrough:
         return self.demo_dir / "client" / "id_ed25519"
 
     def settings(self) -> ConnectionSettings:
-        return ConnectionSettings(HOST, self.agent_port, USER, str(self.key_path), None, 30.0)
+        return ConnectionSettings(HOST, self.agent_port, USER, str(self.key_path),
+                                  self.host_key, 30.0)
 
     def cli_env(self) -> dict[str, str]:
-        return {
+        env = {
             "PKI_CLI_HOST": HOST,
             "PKI_CLI_PORT": str(self.agent_port),
             "PKI_CLI_USER": USER,
             "PKI_CLI_KEY": str(self.key_path),
         }
+        if self.host_key:
+            env["PKI_CLI_HOST_KEY"] = self.host_key
+        return env
 
 
 def say(text: str = "") -> None:
@@ -196,6 +201,21 @@ def write_client_key(run: Walkthrough) -> Path:
     return authorized_keys
 
 
+def read_host_key(state_dir: Path) -> str:
+    """Return the base64 public key of the agent's SSH host key, as known_hosts has it.
+
+    The walkthrough reads it from the agent's state directory, which is the
+    out-of-band way to learn it, so pki-cli can check the key on every login.
+    """
+    private_key = serialization.load_ssh_private_key(
+        (state_dir / "ssh_host_key").read_bytes(), password=None
+    )
+    public_line = private_key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+    return public_line.split()[1]
+
+
 def write_env_file(run: Walkthrough) -> Path:
     """Write ``DIR/env`` with the PKI_CLI_* settings, for ``. DIR/env`` in a shell."""
     path = run.demo_dir / "env"
@@ -255,6 +275,7 @@ def step_start_agent(run: Walkthrough) -> None:
                "--authorized-keys", str(authorized_keys), "--user", USER]
     started = start(run.demo_dir, "agent", command, cwd=REPO_ROOT)
     wait_for_port(HOST, run.agent_port, started, START_TIMEOUT)
+    run.host_key = read_host_key(state_dir)
     write_env_file(run)
     say(f"  pki-agent serve on {HOST}:{run.agent_port} (pid {started.pid}), "
         f"log in {started.log_path}")
@@ -315,9 +336,10 @@ def step_show_issued(run: Walkthrough) -> None:
 NCCLIENT_EXAMPLE = """\
 from ncclient import manager
 
+# hostkey_b64 is the agent's SSH host key, read from its state directory.
 with manager.connect(host={host!r}, port={port}, username={user!r},
-                     key_filename={key!r},
-                     hostkey_verify=False, allow_agent=False, look_for_keys=False) as m:
+                     key_filename={key!r}, hostkey_b64={host_key!r},
+                     allow_agent=False, look_for_keys=False) as m:
     print(m.get(filter=("subtree", '<pki xmlns="urn:pki-agent:yang:pki-agent"/>')))
 """
 
@@ -326,7 +348,7 @@ def write_ncclient_example(run: Walkthrough) -> Path:
     """Write ``DIR/ncclient_example.py``, a get of the whole pki subtree."""
     path = run.demo_dir / "ncclient_example.py"
     path.write_text(NCCLIENT_EXAMPLE.format(host=HOST, port=run.agent_port, user=USER,
-                                            key=str(run.key_path)))
+                                            key=str(run.key_path), host_key=run.host_key))
     return path
 
 
