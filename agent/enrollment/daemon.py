@@ -274,11 +274,14 @@ class EnrollmentDaemon:
     # Jobs
 
     async def _discover(self, label: str, generation: int) -> None:
-        record = self.servers[label]
+        record = self.servers.get(label)
+        if record is None:
+            return
         async with self._slots:
             result = await run_in_thread(self._run_discovery, record.config)
         current = self.servers.get(label)
-        if current is None or current.generation != generation:
+        # A server changed, or deleted and added back, while the check ran is checked again.
+        if current is not record or current.generation != generation:
             return
         now = self.clock.now()
         with self._lock:
@@ -314,7 +317,8 @@ class EnrollmentDaemon:
         async with self._slots:
             result = await run_in_thread(self._run_step, request)
         current = self.enrollments.get(name)
-        if current is None or current.generation != generation:
+        # The result of a request that was edited, re-enrolled or deleted meanwhile is dropped.
+        if current is not record or current.generation != generation:
             return
         before = current.view
         with self._lock:

@@ -405,3 +405,31 @@ def test_renewal_start_notifies_expiring(tmp_path: Path) -> None:
         assert h.enrollment_state()["renewing"] is True
 
     run(tmp_path, scenario)
+
+
+def test_result_for_deleted_entry_dropped(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+        h.worker.queue_discovery("xpki-srv", h.responding())
+        await h.daemon.run_due()
+        gate = threading.Event()
+        original_step = h.worker.step
+
+        def blocked_step(request: Any) -> StepResult:
+            gate.wait(timeout=30)
+            return original_step(request)
+
+        h.worker.step = blocked_step  # type: ignore[method-assign]
+        h.worker.queue_step("mycert1", issued_result(), PENDING)
+        stepping = asyncio.create_task(h.daemon.run_due())
+        await asyncio.sleep(0.05)
+
+        h.commit(running([server_entry()], []))
+        h.commit(running([server_entry()], [enroll_entry()]))
+        gate.set()
+        await stepping
+
+        assert h.enrollment_state()["state"] == "pending"
+        assert "transaction-id" not in h.enrollment_state()
+
+    run(tmp_path, scenario)
