@@ -221,3 +221,21 @@ def test_host_key_checked(agent: RunningAgent, capsys: pytest.CaptureFixture[str
     other_key = "AAAAC3NzaC1lZDI1NTE5AAAAIFzJGfXiwzCcl+kbIBA2BT6hE7896W9zyss2JiU5N6Jw"
     assert main([*options, "--host-key", other_key, "show"]) == 3
     assert "host key differs from --host-key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("words", "top_level"),
+    [
+        (["show"], {"daemon", "enroll-server"}),
+        (["cert", "show"], {"cert"}),
+        (["cert", "show", "c1"], {"cert"}),
+        (["enroll-server", "show", "1"], {"enroll-server"}),
+    ],
+)
+def test_json_format_every_show(cli: CLI, words: list[str], top_level: set[str]) -> None:
+    _add_server(cli)
+    cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "password", "p")
+    result = cli("--format", "json", *words)
+    assert result.code == 0
+    body = json.loads(result.out)["pki-agent:pki"]
+    assert set(body) == top_level
