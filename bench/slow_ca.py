@@ -29,7 +29,7 @@ from bench.stats import Summary, summarize
 log = logging.getLogger(__name__)
 
 TITLE = "Commit and get while the CA delays every reply by 10 s"
-COMMAND = 'python -c "from bench.slow_ca import run; print(run(quick=False))"'
+COMMAND = "bench/run --only slow-ca"
 CA_DELAY_SECONDS = 10.0
 DELAYED_OPERATIONS = "GetCACaps,GetCACert,PKIOperation"
 REPO = Path(__file__).resolve().parents[1]
