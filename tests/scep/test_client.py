@@ -25,7 +25,7 @@ from agent.scep.client import (
 )
 from agent.scep.csr import build_csr
 from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
-from agent.scep.transport import encode_get_message
+from agent.scep.transport import encode_get_message, operation_url
 from tests.scep.conftest import PKIFactory
 from tests.scep.mock_ca import MockCA, PKIRequest, Reply
 
@@ -462,3 +462,18 @@ def test_signer_ra_accepted(mock_ca: MockCA, pki: PKIFactory) -> None:
     result = client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
 
     assert isinstance(result, Pending)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://ca.test/scep", "http://ca.test/scep?operation=GetCACaps"),
+        (
+            "http://ca.test/cgi-bin/pkiclient.exe",
+            "http://ca.test/cgi-bin/pkiclient.exe?operation=GetCACaps",
+        ),
+        ("http://ca.test/scep?profile=a", "http://ca.test/scep?profile=a&operation=GetCACaps"),
+    ],
+)
+def test_operation_url(url: str, expected: str) -> None:
+    assert operation_url(url, "GetCACaps") == expected

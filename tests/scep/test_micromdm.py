@@ -51,7 +51,7 @@ def _check_certificate(path: Path) -> x509.Certificate:
 
 
 @pytest.mark.parametrize("method", ["post", "get"])
-@pytest.mark.parametrize("cipher", ["aes128-cbc", "3des-cbc"])
+@pytest.mark.parametrize("cipher", ["aes128-cbc", "aes256-cbc", "3des-cbc"])
 def test_cli_enroll(
     micromdm: MicromdmServer,
     tmp_path: Path,
