@@ -9,6 +9,7 @@ The enrollment daemon uses this API, synchronously, from a worker thread::
     request = prepare_enrollment(key, "CN=host, C=UK", sans, challenge, profile, cipher)
     result = client.enroll(ca, caps, request)  # Issued or Pending
     result = client.poll(ca, caps, pending.transaction)
+    certificate = client.get_cert(ca, caps, serial_number, signer_cert, signer_key)
     result = renew(client, ca, caps, new_key, csr, current_cert, current_key, mode)
 
 Errors (all `SCEPError`, which derives from `AgentError`):

@@ -17,6 +17,8 @@ Public functions:
   certificates and then in `certificates`.  Raises `ProtocolError`.
 - ``build_certs_only(certificates)`` and ``parse_certs_only(data)`` handle the
   degenerate SignedData of GetCACert and CertRep (RFC 8894 §3.4).
+- ``read_signed_data(data)`` returns the content and signed attributes
+  without any check, for diagnostics of captures whose signer is unknown.
 - ``build_enveloped_data`` and ``open_enveloped_data`` come from
   `agent.scep.envelope` and are re-exported here.
 """
