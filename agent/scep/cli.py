@@ -268,7 +268,9 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_fingerprint_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--fingerprint", help="hash of the Root CA certificate in hex; colons and spaces allowed"
+        "--fingerprint",
+        help="hash of the Root CA certificate in hex, colons and spaces allowed; without it "
+        "the root CA is trusted as received and its fingerprint printed",
     )
     parser.add_argument(
         "--fingerprint-alg",
@@ -276,6 +278,15 @@ def _add_fingerprint_options(parser: argparse.ArgumentParser) -> None:
         choices=sorted(FINGERPRINT_ALGORITHMS),
         help="hash algorithm of --fingerprint",
     )
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults only for options that have a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, [], argparse.SUPPRESS):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _subcommand(
@@ -286,7 +297,7 @@ def _subcommand(
         help=summary,
         description=summary + ".",
         epilog=_EPILOG,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.set_defaults(func=func)
     _add_connection_options(parser)
