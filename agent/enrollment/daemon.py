@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 60.0
 # Worker threads that may run at once.  Building SCEP messages is partly pure
 # Python, so many runnable threads would delay the event loop's NETCONF work
-# through the GIL.  NOTE: with a CA that answers slowly, jobs beyond this
+# through the GIL.  NOTE: with a CA that replies slowly, jobs beyond this
 # number wait their turn; eight suits a device with a handful of enrollments.
 MAX_CONCURRENT_JOBS = 8
 

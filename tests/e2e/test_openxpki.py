@@ -183,14 +183,14 @@ def test_renewal_outside_window_keeps_certificate(agent_factory: Any,
         serial = row(certificate_rows(session), "mycert1", "pub")["serial"]
 
         call(session, "renew-now", name="mycert1")
-        refused = wait_until(
+        rejected = wait_until(
             lambda: (state if (state := enrollment_state(session, "mycert1")).get("fail-info")
                      else None),
             "the CA's answer to the renewal")
         rows = certificate_rows(session)
 
-    assert refused["state"] == "issued"
-    assert refused["renewing"] == "true"
-    assert refused["transaction-id"] != first["transaction-id"]
-    assert refused["next-attempt"]
+    assert rejected["state"] == "issued"
+    assert rejected["renewing"] == "true"
+    assert rejected["transaction-id"] != first["transaction-id"]
+    assert rejected["next-attempt"]
     assert row(rows, "mycert1", "pub")["serial"] == serial

@@ -19,9 +19,9 @@ from tests.e2e.netconf import (
 CHALLENGE = "restart-secret"
 
 
-def restart(agent: Any, how: str) -> None:
+def restart(agent: Any, signal_name: str) -> None:
     """Restart the agent after SIGTERM, or after SIGKILL by its pid."""
-    if how == "sigterm":
+    if signal_name == "sigterm":
         agent.restart()
         return
     process = agent.proc
@@ -31,9 +31,9 @@ def restart(agent: Any, how: str) -> None:
     agent.start()
 
 
-@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+@pytest.mark.parametrize("signal_name", ["sigterm", "sigkill"])
 def test_restart_while_pending_polls(agent_factory: Any, scep_ca_factory: Any,
-                                     how: str) -> None:
+                                     signal_name: str) -> None:
     ca = scep_ca_factory("openxpki", approval="manual", challenge=CHALLENGE)
     agent = agent_factory()
     with agent.connect() as session:
@@ -45,7 +45,7 @@ def test_restart_while_pending_polls(agent_factory: Any, scep_ca_factory: Any,
     transaction_id = pending["transaction-id"]
     log_before_restart = len(agent.log())
 
-    restart(agent, how)
+    restart(agent, signal_name)
 
     def first_message_after_restart() -> str | None:
         lines = agent.log()[log_before_restart:].splitlines()
