@@ -143,12 +143,12 @@ def with_method(caps: Capabilities, method: str) -> Capabilities:
     """Return `caps` changed so PKIOperation goes by `method` (auto, post or get)."""
     if method == "auto":
         return caps
-    kept = [n for n in caps.names if n.lower() not in ("postpkioperation", "scepstandard")]
+    names = [n for n in caps.names if n.lower() not in ("postpkioperation", "scepstandard")]
     # SCEPStandard implied these; keep them explicit once it is removed.
-    kept += [name for name in ("AES", "SHA-256") if caps.has(name) and name not in kept]
+    names += [name for name in ("AES", "SHA-256") if caps.has(name) and name not in names]
     if method == "post":
-        kept.append("POSTPKIOperation")
-    return Capabilities(tuple(kept))
+        names.append("POSTPKIOperation")
+    return Capabilities(tuple(names))
 
 
 def read_challenge(args: argparse.Namespace) -> str | None:
