@@ -198,3 +198,13 @@ def test_enroll_without_fingerprint_warns(
     assert fingerprint(mock_ca.ca.certificate) in err
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["fingerprint"] == fingerprint(mock_ca.ca.certificate)
+
+
+@pytest.mark.parametrize(("method", "expected"), [("get", "GET"), ("post", "POST")])
+def test_method_option(mock_ca: MockCA, tmp_path: Path, method: str, expected: str) -> None:
+    argv = _enroll_argv(mock_ca, tmp_path, "--challenge", "pw", "--method", method)
+
+    assert main(argv) == 0
+    operations = [r for r in mock_ca.requests if "operation=PKIOperation" in r.path]
+    assert [r.method for r in operations] == [expected]
+    assert mock_ca.pki_requests[-1].cipher == "aes128_cbc"
