@@ -29,7 +29,6 @@ from agent.scep.envelope import ContentCipher
 from agent.scep.errors import ProtocolError
 from tools.scep_ca.authority import CertificateAuthority, Outcome
 from tools.scep_ca.certrep import ReplyContext, build_cert_rep
-from tools.scep_ca.envelope_der import primitive_encrypted_content
 from tools.scep_ca.faults import FaultSettings
 from tools.scep_ca.personality import EnrollmentRequest
 
@@ -46,9 +45,13 @@ _REQUEST_CIPHERS = {
 
 def request_cipher(envelope: bytes) -> ContentCipher | None:
     """Return the content cipher of a request's EnvelopedData, or None if unsupported."""
-    info = ber.load_content_info(envelope, "enveloped_data")
-    algorithm = info["content"]["encrypted_content_info"]["content_encryption_algorithm"]
-    return _REQUEST_CIPHERS.get(algorithm["algorithm"].native)
+    # parse_all=False, because a constructed (BER) encryptedContent fails full parsing.
+    info = ber.load_content_info(envelope, "enveloped_data", parse_all=False)
+    try:
+        algorithm = info["content"]["encrypted_content_info"]["content_encryption_algorithm"]
+        return _REQUEST_CIPHERS.get(algorithm["algorithm"].native)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolError("malformed pkcsPKIEnvelope", str(exc)) from exc
 
 
 def handle_pki_operation(
@@ -132,7 +135,7 @@ def _dispatch(
     message_type: MessageType,
     context: ReplyContext,
 ) -> tuple[Outcome, ReplyContext]:
-    envelope = primitive_encrypted_content(message.content or b"")
+    envelope = message.content or b""
     cipher = request_cipher(envelope)
     if cipher is None:
         raise ProtocolError("unsupported content encryption", "in the request")
