@@ -134,7 +134,8 @@ def pki_cli(run: Walkthrough, *words: str, check: bool = True) -> str:
     for line in output.rstrip("\n").splitlines():
         say(f"  {line}")
     if check and completed.returncode != 0:
-        raise WalkthroughError(f"pki-cli {words[0]}", f"exit code {completed.returncode}")
+        raise WalkthroughError(f"pki-cli {words[0]}",
+                               f"failed with exit code {completed.returncode}, output above")
     return output
 
 
@@ -150,7 +151,8 @@ def scep_admin(ca: TestCA, *arguments: str, show: bool = True) -> str:
     )
     if completed.returncode != 0:
         raise WalkthroughError(f"CA {ca.label} admin {arguments[0]}",
-                               completed.stderr.strip() or f"exit code {completed.returncode}")
+                               completed.stderr.strip()
+                               or f"failed with exit code {completed.returncode}")
     return completed.stdout
 
 
