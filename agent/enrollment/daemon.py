@@ -160,6 +160,7 @@ class EnrollmentDaemon:
         with self._lock:
             self._apply_servers(config, now)
             self._apply_enrollments(config, now)
+            self._shorten_waits(config, now)
             self.config = config
         self.wake()
 
@@ -207,6 +208,20 @@ class EnrollmentDaemon:
             self.enrollments[name] = fresh
             self._set_enrollment_waiting(fresh)
             self._announce(record.view.state if record is not None else None, fresh)
+
+    def _shorten_waits(self, config: DaemonConfig, now: datetime.datetime) -> None:
+        # A shorter interval applies at once, not after the wait that the old one set.
+        poll_limit = now + datetime.timedelta(seconds=config.poll_interval)
+        for record in self.enrollments.values():
+            polling = record.view.state is not EnrollmentState.ISSUED or record.view.renewing
+            if polling and record.due is not None and record.due > poll_limit:
+                record.due = poll_limit
+                record.view = replace(record.view, next_attempt=poll_limit)
+        check_limit = now + datetime.timedelta(seconds=config.server_check_interval)
+        for server in self.servers.values():
+            if server.due is not None and server.due > check_limit:
+                server.due = check_limit
+                server.view = replace(server.view, next_check=check_limit)
 
     def _set_server_waiting(self, label: str) -> None:
         for record in self.enrollments.values():

@@ -23,7 +23,14 @@ from agent.enrollment.outcomes import (
 )
 from agent.enrollment.state import ServerStatus
 from agent.enrollment.timing import is_expired, renewal_time
-from agent.pki import CALabelConflictError, CARole, Lineage, PKIStore, subject_hash
+from agent.pki import (
+    CALabelConflictError,
+    CARole,
+    Lineage,
+    PKIStore,
+    StoreCorruptError,
+    subject_hash,
+)
 from agent.scep import errors as scep_errors
 
 logger = logging.getLogger(__name__)
@@ -156,9 +163,16 @@ class SCEPWorker:
 
     def _poll(self, request: StepRequest, lineage: Lineage) -> StepResult:
         name = request.config.name
-        transaction = self.store.pending_transaction(name)
-        assert transaction is not None
-        pending = scep_calls.load_pending(transaction)
+        try:
+            transaction = self.store.pending_transaction(name)
+            assert transaction is not None
+            pending = scep_calls.load_pending(transaction)
+        except (StoreCorruptError, scep_errors.ProtocolError) as exc:
+            # Sending a new request here would regenerate the key silently.
+            logger.error("enrollment %s: stored pending transaction unreadable: %s", name, exc)
+            return StepResult(kind=StepKind.ERROR, renewal=lineage.renewal,
+                              reason=f"stored pending transaction unreadable ({exc}); "
+                                     "use re-enroll to send a new request")
         transaction_id = scep_calls.pending_transaction_id(pending)
         client = self.client_factory(request.context.config.url)
         logger.debug("enrollment %s: sending CertPoll (transaction %s)", name, transaction_id)

@@ -21,10 +21,11 @@ import logging
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -49,6 +50,8 @@ from agent.pki.lineage import Lineage
 from agent.pki.subject_hash import subject_hash
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _SAFE_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-+.]{0,127}")
 _CA_FORMAT = 1
@@ -98,17 +101,26 @@ class PKIStore:
         self._ca: dict[str, CACertificate] = {}
 
     def load(self) -> None:
-        """Read the store, creating its directories and deleting crash leftovers."""
+        """Read the store, creating its directories and deleting crash leftovers.
+
+        An unreadable lineage or CA row is logged and skipped, so one damaged
+        file does not stop the agent.  Its files stay on disk until the
+        enrollment starts over or the server's CA is downloaded again.
+        """
         make_private_directory(self._enrollments_dir)
         make_private_directory(self._ca_dir)
         lineages: dict[str, Lineage] = {}
         for path in sorted(self._enrollments_dir.iterdir()):
             if path.is_dir():
-                loaded = lineage_files.read_lineage(path)
+                loaded = _skip_corrupt(lineage_files.read_lineage, path)
                 if loaded is not None:
                     lineages[loaded.name] = loaded
         remove_temp_files(self._ca_dir)
-        ca = {row.label: row for row in map(_read_ca_row, sorted(self._ca_dir.glob("*.json")))}
+        ca: dict[str, CACertificate] = {}
+        for path in sorted(self._ca_dir.glob("*.json")):
+            row = _skip_corrupt(_read_ca_row, path)
+            if row is not None:
+                ca[row.label] = row
         with self._lock:
             self._lineages = lineages
             self._ca = ca
@@ -259,6 +271,15 @@ class PKIStore:
         with self._lock:
             self._lineages[updated.name] = updated
         return updated
+
+
+def _skip_corrupt(read: Callable[[Path], T | None], path: Path) -> T | None:
+    try:
+        return read(path)
+    except StoreCorruptError as exc:
+        logger.error("skipping %s: %s; it is replaced when its enrollment or server is "
+                     "processed again", path, exc.detail)
+        return None
 
 
 def _ca_row_json(row: CACertificate) -> dict[str, Any]:

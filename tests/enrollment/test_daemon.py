@@ -433,3 +433,24 @@ def test_result_for_deleted_entry_dropped(tmp_path: Path) -> None:
         assert "transaction-id" not in h.enrollment_state()
 
     run(tmp_path, scenario)
+
+
+def test_shorter_poll_interval_applies_now(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()], poll_interval=600))
+        h.worker.queue_discovery("xpki-srv", h.responding())
+        h.worker.queue_step("mycert1", PENDING, PENDING)
+        await h.daemon.run_due()
+        await h.daemon.run_due()
+        assert h.enrollment_state()["next-attempt"] == "2026-12-01T00:10:00Z"
+
+        h.clock.advance(5)
+        h.commit(running([server_entry()], [enroll_entry()], poll_interval=10))
+
+        assert h.enrollment_state()["next-attempt"] == "2026-12-01T00:00:15Z"
+        assert h.server_state()["next-check"] == "2026-12-01T01:00:00Z"
+        h.clock.advance(10)
+        await h.daemon.run_due()
+        assert len(h.worker.requests) == 2
+
+    run(tmp_path, scenario)

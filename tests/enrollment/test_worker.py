@@ -244,3 +244,21 @@ def test_key_size_from_configuration(tmp_path: Path) -> None:
     assert lineage.key_size == 3072
     assert result.certificate is not None
     assert result.certificate.public_key().key_size == 3072  # type: ignore[union-attr]
+
+
+def test_unreadable_pending_not_replaced(tmp_path: Path) -> None:
+    ca = FakeCA(mode="pending")
+    worker = new_worker(tmp_path, ca)
+    context = context_of(worker, server_config(ca))
+    worker.step(StepRequest(config=enroll_config(), context=context, now=NOW))
+    lineage = worker.store.lineage("mycert2")
+    assert lineage is not None
+    assert lineage.pending_file is not None
+    (tmp_path / "enrollments" / "mycert2" / lineage.pending_file).write_text('{"broken": 1}')
+
+    result = worker.step(StepRequest(config=enroll_config(), context=context, now=NOW))
+
+    assert result.kind is StepKind.ERROR
+    assert "use re-enroll" in result.reason
+    assert len(ca.messages) == 1
+    assert worker.store.lineage("mycert2") == lineage

@@ -236,3 +236,19 @@ def test_rejection_survives_reload(tmp_path: Path) -> None:
     assert reloaded.rejection == {"fail-info": "badRequest"}
     assert sorted(p.name for p in (tmp_path / "enrollments" / "mycert1").iterdir()) == [
         "lineage.json"]
+
+
+def test_corrupt_files_skipped(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.start_lineage("good", "xpki-srv", "d")
+    store.start_lineage("broken", "xpki-srv", "d")
+    root = make_certificate(make_name("Root CA"), ca=True)
+    store.store_ca_certificate("xpki-srv", "xpki-srv", CARole.ROOT, root)
+    (tmp_path / "enrollments" / "broken" / "lineage.json").write_text("{not json")
+    (tmp_path / "ca" / "other-srv.json").write_text('{"format": 1}')
+
+    reloaded = new_store(tmp_path)
+
+    assert sorted(reloaded.lineages()) == ["good"]
+    assert [row.label for row in reloaded.ca_certificates()] == ["xpki-srv"]
+    assert (tmp_path / "enrollments" / "broken" / "lineage.json").exists()
