@@ -1,4 +1,4 @@
-"""What every benchmark gets from the runner, and what it returns."""
+"""The run context that every benchmark receives, and the result that it returns."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class Context:
     workdir: Path
     group: ProcessGroup
     agent_missing: str | None = None
-    """Why ``pki-agent serve`` cannot run, or None when it can."""
+    """Reason that ``pki-agent serve`` cannot run, or None when it can."""
     figures: dict[str, Any] = field(default_factory=dict)
 
     @property

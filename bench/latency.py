@@ -17,7 +17,7 @@ LATENCY_ENROLLMENTS = 10
 
 
 class BenchmarkRPCError(RuntimeError):
-    """A server answered a benchmark RPC with rpc-error, so its timings are void."""
+    """A server replied to a benchmark RPC with rpc-error, so its timings are void."""
 
     def __init__(self, body: str, reply: str) -> None:
         super().__init__(f"rpc-error for {body[:120]!r}: {reply[:600]}")

@@ -93,6 +93,54 @@ def run_latency(context: Context) -> tuple[LatencyFigures, LatencyFigures | None
     return result
 
 
+LATENCY_ROWS = (
+    ("get-config (running)", "get_config"),
+    ("edit-config (candidate)", "edit_config"),
+    ("commit", "commit"),
+    ("edit-config + commit", "edit_commit"),
+)
+
+
+def _latency_table(netconfd: LatencyFigures, agent: LatencyFigures | None) -> str:
+    rows = []
+    for label, attribute in LATENCY_ROWS:
+        theirs = getattr(netconfd, attribute)
+        ours = getattr(agent, attribute) if agent else None
+        row = [label]
+        if ours is None:
+            row += ["-", "-", ms(theirs.median), ms(theirs.p90), "-"]
+        else:
+            row += [ms(ours.median), ms(ours.p90), ms(theirs.median), ms(theirs.p90)]
+            row.append(format_number(ratio(ours.median, theirs.median)))
+        rows.append(row)
+    header = ["operation", "agent median ms", "agent p90 ms", "netconfd median ms"]
+    header += ["netconfd p90 ms", "agent/netconfd (medians)"]
+    return table(header, rows)
+
+
+def _latency_method(context: Context) -> str:
+    cuts = "; ".join(f"{name}: {count}" for name, count in context.figures["netconfd_cuts"].items())
+    return (
+        f"{context.calls} timed calls of each operation after {context.warmup} warm-up calls, "
+        f"one session per server, against a running configuration of one enroll-server and "
+        f"{LATENCY_ENROLLMENTS} enrollments (with challenge passwords and SANs). The two "
+        f"servers run at the same time and take turns in blocks of {LATENCY_BLOCK} calls, "
+        "so a change of the machine's load affects both alike. Each edit-config changes "
+        "the `dn` of one enrollment on the candidate and is followed by a commit. The "
+        "client is `bench/netconf_client.py` (asyncssh, base:1.1 chunked framing); a call "
+        "is timed from the write of the request to the last byte of the reply.\n\n"
+        "netconfd runs behind a private OpenSSH sshd on 127.0.0.1 with "
+        "`netconf-subsystem`, `--superuser` and `--target=candidate`. It loads a copy of "
+        f"`yang/pki-agent.yang` with these statements removed: {cuts}. Without the second "
+        "cut netconfd 2.13 aborts (SIGABRT) on the first edit of an enroll-server, so it "
+        "does not check fingerprint lengths; the agent does.\n\n"
+        "The agent writes `running.xml` to a temporary file, fsyncs it and renames it on "
+        "every commit. netconfd 2.13 saves its startup file with `fopen` and links no "
+        "`fsync`, `fdatasync` or `rename` (`nm -D` of `netconfd`, `libyumaagt.so.2` and "
+        "`libyumancx.so.2`), so part of the commit gap is the cost of durability.\n\n"
+    )
+
+
 def latency_benchmark(context: Context) -> BenchResult:
     """Compare per-call latency of the agent and netconfd."""
     netconfd, agent, agent_missing = run_latency(context)
@@ -102,60 +150,16 @@ def latency_benchmark(context: Context) -> BenchResult:
             name: ratio(getattr(agent, name).median, getattr(netconfd, name).median)
             for name in ("get_config", "edit_commit")
         }
-    rows = []
-    for label, attribute in (
-        ("get-config (running)", "get_config"),
-        ("edit-config (candidate)", "edit_config"),
-        ("commit", "commit"),
-        ("edit-config + commit", "edit_commit"),
-    ):
-        theirs = getattr(netconfd, attribute)
-        ours = getattr(agent, attribute) if agent else None
-        rows.append(
-            [
-                label,
-                ms(ours.median) if ours else "-",
-                ms(ours.p90) if ours else "-",
-                ms(theirs.median),
-                ms(theirs.p90),
-                format_number(ratio(ours.median, theirs.median)) if ours else "-",
-            ]
-        )
-    header = ["operation", "agent median ms", "agent p90 ms", "netconfd median ms"]
-    header += ["netconfd p90 ms", "agent/netconfd (medians)"]
-    cuts = context.figures["netconfd_cuts"]
-    body = (
-        f"{context.calls} timed calls of each operation after {context.warmup} warm-up calls, "
-        f"one session per server, against a running configuration of one enroll-server and "
-        f"{LATENCY_ENROLLMENTS} enrollments (with challenge passwords and SANs). The two "
-        f"servers run at the same time and take turns in blocks of {LATENCY_BLOCK} calls, "
-        "so a change of the machine's load affects both alike. Each edit-config changes "
-        "the `dn` of one "
-        "enrollment on the candidate and is followed by a commit. The client is "
-        "`bench/netconf_client.py` (asyncssh, base:1.1 chunked framing); a call is timed "
-        "from the write of the request to the last byte of the reply.\n\n"
-        "netconfd runs behind a private OpenSSH sshd on 127.0.0.1 with "
-        "`netconf-subsystem`, `--superuser` and `--target=candidate`. It loads a copy of "
-        "`yang/pki-agent.yang` with these statements removed: "
-        + "; ".join(f"{name}: {count}" for name, count in cuts.items())
-        + ". Without the second cut netconfd 2.13 aborts (SIGABRT) on the first edit of an "
-        "enroll-server, so it does not check fingerprint lengths; the agent does.\n\n"
-        "The agent writes `running.xml` to a temporary file, fsyncs it and renames it on "
-        "every commit. netconfd 2.13 saves its startup file with `fopen` and links no "
-        "`fsync`, `fdatasync` or `rename` (`nm -D` of `netconfd`, `libyumaagt.so.2` and "
-        "`libyumancx.so.2`), so part of the commit gap is the cost of durability.\n\n"
-        + table(header, rows)
-    )
+
+    body = _latency_method(context) + _latency_table(netconfd, agent)
     if agent_missing:
         body += f"\nThe agent was not measured: {agent_missing}\n"
-    targets = [
+    targets = (
         _ratio_target("get-config latency, agent/netconfd", agent, netconfd, "get_config"),
-        _ratio_target(
-            "edit-config + commit latency, agent/netconfd", agent, netconfd, "edit_commit"
-        ),
-    ]
+        _ratio_target("edit-config + commit, agent/netconfd", agent, netconfd, "edit_commit"),
+    )
     title = "NETCONF latency against netconfd"
-    return BenchResult(section(title, context.command("latency"), body), tuple(targets))
+    return BenchResult(section(title, context.command("latency"), body), targets)
 
 
 def _ratio_target(
@@ -167,16 +171,8 @@ def _ratio_target(
     return check(name, 1.0, value, "x", "NETCONF latency")
 
 
-def startup_benchmark(context: Context) -> BenchResult:
-    """Time process start to the first hello, and read the idle agent's peak RSS."""
-    if context.agent_missing:
-        body = f"Not measured: {context.agent_missing}\n"
-        targets = (
-            check("start-up to first hello", 1.0, None, " s", "Start-up"),
-            check("idle peak RSS", 40, None, " MiB", "Start-up"),
-        )
-        return BenchResult(section("Start-up and idle memory", "-", body), targets)
-    runs = 3 if context.quick else 10
+def _time_starts(context: Context, runs: int) -> tuple[list[float], list[int]]:
+    """Start the agent ``runs`` times; return seconds to the first hello and peak RSS in KiB."""
     times, peaks = [], []
     for attempt in range(runs):
         workdir = context.workdir / f"agent-startup-{attempt}"
@@ -186,10 +182,26 @@ def startup_benchmark(context: Context) -> BenchResult:
             peaks.append(memory_kib(peer.process.pid)["VmHWM"])
         finally:
             context.group.stop(peer.process)
+    return times, peaks
+
+
+def startup_benchmark(context: Context) -> BenchResult:
+    """Time process start to the first hello, and read the idle agent's peak RSS."""
+    if context.agent_missing:
+        body = f"Not measured: {context.agent_missing}\n"
+        targets = (
+            check("start-up to first hello", 1.0, None, " s", "Start-up"),
+            check("idle peak RSS", 40, None, " MiB", "Start-up"),
+        )
+        return BenchResult(section("Start-up and idle memory", "-", body), targets)
+
+    runs = 3 if context.quick else 10
+    times, peaks = _time_starts(context, runs)
     startup = summarize(times)
     idle_mib = max(peaks) / 1024
     context.figures["agent_idle_mib"] = idle_mib
     netconfd_idle = context.figures.get("netconfd_idle_kib", {}).get("VmHWM")
+
     rows = [
         ["start to first hello, median s", f"{startup.median:.3f}"],
         ["start to first hello, p90 s", f"{startup.p90:.3f}"],

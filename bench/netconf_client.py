@@ -92,7 +92,7 @@ class FrameDecoder:
 
 @dataclass(frozen=True, slots=True)
 class ClientTarget:
-    """Where and how to log in to a NETCONF server over SSH."""
+    """Address and SSH credentials of a NETCONF server."""
 
     host: str
     port: int
@@ -171,5 +171,5 @@ class NetconfClient:
 
 
 def is_ok_reply(reply: str) -> bool:
-    """Tell whether an rpc-reply holds no rpc-error."""
+    """Tell whether an rpc-reply contains no rpc-error."""
     return "<rpc-error" not in reply and ":rpc-error" not in reply

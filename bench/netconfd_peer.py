@@ -93,7 +93,7 @@ def start_netconfd(group: ProcessGroup, workdir: Path, module: Path) -> Netconfd
             "--no-startup",
             f"--superuser={user}",
             "--target=candidate",
-            # netconfd accepts a session only on a port it was told about, and
+            # netconfd accepts a session only on a port given with --port, and
             # netconf-subsystem reports the sshd port.
             f"--port={port}",
             f"--ncxserver-sockname={socket_path}",

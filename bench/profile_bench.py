@@ -1,8 +1,8 @@
 """Profile the agent on the slowest operation at 1,000 enrollments and on missed targets.
 
-The latency targets are ratios to netconfd, measured with the daemon on; these
-profiles run the launcher with recorded state and the daemon off, so they
-show the NETCONF and datastore path alone.
+The latency targets are ratios to netconfd, measured with the daemon on.
+These profiles run the launcher with recorded state and the daemon off, so
+they show the NETCONF and datastore path alone.
 """
 
 from __future__ import annotations

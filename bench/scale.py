@@ -104,6 +104,23 @@ def _scale_targets(series: list[SizeFigures] | None) -> tuple[Target, ...]:
     )
 
 
+SCALE_METHOD = (
+    "One session; for each size the running configuration is replaced (edit-config "
+    "with default-operation replace, then commit), then each operation runs {calls} "
+    "timed calls after 2 warm-up calls. The filtered get selects one enrollment by "
+    "name with a subtree filter; the one-entry edit changes its `dn`.\n\n"
+    "The state (one `pub` and one `key` row per enrollment, the CA row, the "
+    "enrollment and server state) comes from a state provider registered in the agent "
+    "process by `bench/agent_with_state.py`, which serves recorded state shaped like "
+    "the daemon's. Enrolling 1,000 certificates for real would measure RSA key "
+    "generation and the CA rather than the NETCONF get path, and the enrollment "
+    "section measures those separately. The enrollment daemon is off in this process, "
+    "because its own state provider would add a second copy of the state to every "
+    "get, so these commits do not run the daemon's commit subscriber; the latency "
+    "section's agent runs with the daemon.\n\n"
+)
+
+
 def scale_benchmark(context: Context) -> BenchResult:
     """Grow the agent from 10 to 1,000 enrollments with state and time each operation."""
     title = "Scale: 10, 100 and 1,000 enrollments"
@@ -124,19 +141,9 @@ def scale_benchmark(context: Context) -> BenchResult:
         [f"agent, {SIZES[-1]} enrollments with state, peak RSS MiB", f"{peak_kib / 1024:.1f}"],
         *netconfd_memory_rows(context),
     ]
-    body = (
-        f"One session; for each size the running configuration is replaced (edit-config "
-        f"with default-operation replace, then commit), then each operation runs {calls} "
-        "timed calls after 2 warm-up calls. The filtered get selects one enrollment by "
-        "name with a subtree filter; the one-entry edit changes its `dn`.\n\n"
-        "The state (one `pub` and one `key` row per enrollment, the CA row, the "
-        "enrollment and server state) comes from a state provider registered in the agent "
-        "process by `bench/agent_with_state.py`, which serves recorded state shaped like "
-        "the daemon's. Enrolling 1,000 certificates for real would measure RSA key "
-        "generation and the CA rather than the NETCONF get path, and the enrollment "
-        "section measures those separately.\n\n"
-        + _scale_table(series)
-        + "\n### Memory\n\nPeak RSS is `VmHWM` from `/proc/PID/status`; netconfd's "
+    body = SCALE_METHOD.format(calls=calls) + _scale_table(series)
+    body += (
+        "\n### Memory\n\nPeak RSS is `VmHWM` from `/proc/PID/status`; netconfd's "
         "sshd and netconf-subsystem are excluded.\n\n" + table(["process", "value"], memory_rows)
     )
     targets = _scale_targets(series)

@@ -3,7 +3,7 @@
 netconfd (Yuma123 2.13) loads ``pki-agent.yang`` but has no instrumentation for
 its config-false nodes, and some statements of the module abort it when data
 is edited (see ``NETCONFD_UNSUPPORTED``).  The benchmark therefore gives
-netconfd a copy with those statements cut out, and says so in the report.
+netconfd a copy with those statements cut out, and the report lists them.
 
 The cutting works on source spans of a small YANG statement parser, so the
 text that stays is byte for byte the original module.
@@ -78,15 +78,14 @@ def _unquote(token: str) -> str:
 def parse_statements(text: str) -> list[Statement]:
     """Parse YANG text into its top-level statements (usually one ``module``)."""
     tokens = _tokens(text)
-    statements, index = _parse_block(text, tokens, 0, top_level=True)
+    statements, index = _parse_block(tokens, 0)
     if index != len(tokens):
         raise YangSyntaxError(tokens[index][1], "unexpected '}'")
     return statements
 
 
-def _parse_block(
-    text: str, tokens: list[tuple[str, int]], index: int, top_level: bool
-) -> tuple[list[Statement], int]:
+def _parse_block(tokens: list[tuple[str, int]], index: int) -> tuple[list[Statement], int]:
+    """Parse statements from ``index`` up to an unmatched '}' or the end of the tokens."""
     statements = []
     while index < len(tokens) and tokens[index][0] != "}":
         keyword, start = tokens[index]
@@ -100,14 +99,12 @@ def _parse_block(
             raise YangSyntaxError(start, f"statement {keyword!r} has no ';' or block")
         statement = Statement(keyword, "".join(parts) if parts else None, start, 0)
         if tokens[index][0] == "{":
-            statement.children, index = _parse_block(text, tokens, index + 1, top_level=False)
+            statement.children, index = _parse_block(tokens, index + 1)
             if index == len(tokens):
                 raise YangSyntaxError(start, f"block of {keyword!r} is not closed")
         statement.end = tokens[index][1] + 1
         index += 1
         statements.append(statement)
-    if top_level and index < len(tokens):
-        return statements, index
     return statements, index
 
 
@@ -144,12 +141,12 @@ def cut_statements(
                     counts[description] += 1
                     spans.append((statement.start, statement.end))
                     break
-    kept = []
+    kept_parts = []
     position = 0
     for start, end in sorted(spans):
         if start < position:
             continue  # inside a statement that is already cut
-        kept.append(text[position:start])
+        kept_parts.append(text[position:start])
         position = end
-    kept.append(text[position:])
-    return "".join(kept), counts
+    kept_parts.append(text[position:])
+    return "".join(kept_parts), counts
