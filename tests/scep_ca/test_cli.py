@@ -114,6 +114,21 @@ def test_get_pki_operation(scep_ca_factory):
     assert parsed.transaction_id == "tid-get"
 
 
+def test_ndes_long_get_rejected_like_iis(scep_ca_factory):
+    ca = scep_ca_factory("ndes")
+    requester = new_requester(ca.url, "get-2")
+    csr = make_csr(requester.signer_key, "get-2", challenge=ca.issue_challenge())
+    nonce = bytes(range(16))
+    body = requester.build(MessageType.PKCS_REQ, "tid-get2", csr.public_bytes(Encoding.DER), nonce)
+
+    reply = http_get_pki_operation(ca.url, body)
+    posted = requester.parse(http_post(ca.url, body), nonce)
+
+    assert reply.status == 404
+    assert b"404.15" in reply.body
+    assert posted.pki_status == SUCCESS
+
+
 def test_bad_signature_bad_message_check(scep_ca_factory):
     ca = scep_ca_factory("openxpki", challenge="s3cret")
     requester = new_requester(ca.url, "tampered-1")

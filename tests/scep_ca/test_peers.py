@@ -7,6 +7,7 @@ the CA's messages are readable by other implementations, not only by
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -168,3 +169,47 @@ def test_certmonger_pending_is_ca_working(scep_ca_factory, certmonger_enroll):
     assert result.returncode == 1
     assert result.status == "CA_WORKING"
     assert [p["subject"] for p in ca.pending()] == ["CN=certmonger-pending"]
+
+
+def _records(ca) -> list[dict]:
+    return [json.loads(p.read_text()) for p in (ca.state_dir / "requests").glob("*.json")]
+
+
+@pytest.mark.parametrize("personality", ["ndes", "plain"])
+def test_certmonger_resubmit_renews(scep_ca_factory, certmonger_enroll, personality):
+    """certmonger's resubmit sends a PKCSReq signed with the current certificate.
+
+    certmonger 0.79 keeps the key and the transactionID (derived from the
+    key), so the CA sees the finished transactionID again with a new CSR and
+    treats it as a new request.
+    """
+    ca = _start_ca(scep_ca_factory, personality)
+
+    result = certmonger_enroll(ca.url, "certmonger-renew", _challenge_for(ca), CM_RESUBMIT="1")
+
+    assert result.returncode == 0, result.stderr + result.log[-2000:]
+    issued = sorted((ca.state_dir / "issued").glob("*.pem"))
+    assert len(issued) == 2
+    records = _records(ca)
+    assert len(records) == 1
+    assert records[0]["reason"] == "renewal signed by the current certificate"
+    renewed = x509.load_pem_x509_certificate(result.certificate_pem)
+    assert f"{renewed.serial_number:x}" == records[0]["serial"]
+
+
+def test_certmonger_resubmit_openxpki_needs_new_key(scep_ca_factory, certmonger_enroll):
+    """OpenXPKI renews only with a new key, and certmonger 0.79 resubmits with the old one.
+
+    The renewal is rejected by policy, as OpenXPKI's sample policy would, and
+    certmonger keeps the first certificate.  The client's choice causes the
+    rejection, not a fault in our CertRep.
+    """
+    ca = _start_ca(scep_ca_factory, "openxpki", renewal_window="400d")
+
+    result = certmonger_enroll(ca.url, "certmonger-xpki", "s3cret", CM_RESUBMIT="1")
+
+    assert result.returncode == 0, result.stderr + result.log[-2000:]
+    assert len(list((ca.state_dir / "issued").glob("*.pem"))) == 1
+    records = _records(ca)
+    assert [r["status"] for r in records] == ["rejected"]
+    assert records[0]["reason"] == "renewal must use a new key"

@@ -263,6 +263,8 @@ class Personality:
     reply_cipher: ContentCipher | None = None
     """Fixed CertRep content cipher, or None to reply with the request's cipher."""
     key_transport: KeyTransport = KeyTransport.PKCS1V15
+    max_query_length: int | None = None
+    """Longest GET query string served; longer ones get HTTP 404.15 as from IIS."""
 
 
 PERSONALITIES: dict[str, Personality] = {
@@ -290,6 +292,9 @@ PERSONALITIES: dict[str, Personality] = {
         _decide_ndes,
         failure_hresult=True,
         reply_cipher=ContentCipher.TRIPLE_DES_CBC,
+        # IIS request filtering rejects query strings over 2048 bytes by
+        # default (requestLimits maxQueryString), so NDES clients must POST.
+        max_query_length=2048,
     ),
     "plain": Personality(
         "plain",

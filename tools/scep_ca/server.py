@@ -74,13 +74,20 @@ class SCEPHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
+        limit = self.server.authority.personality.max_query_length
+        if limit is not None and len(url.query) > limit:
+            logger.info("GET query of %d bytes rejected, the limit is %d", len(url.query), limit)
+            self._send(text_reply(404, "HTTP Error 404.15 - Not Found: query string too long"))
+            return
         query = urllib.parse.parse_qs(url.query)
         operation = query.get("operation", [""])[0]
         message = query.get("message", [""])[0]
         payload = message.encode()
         if operation == "PKIOperation":
             try:
-                payload = base64.b64decode(message, validate=False)
+                # A client that does not percent-encode base64 sends "+", which
+                # query parsing turns into a space.
+                payload = base64.b64decode(message.replace(" ", "+"), validate=False)
             except (binascii.Error, ValueError):
                 self._send(text_reply(400, "invalid base64 in the message parameter"))
                 return
