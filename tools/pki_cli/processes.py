@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,27 +45,30 @@ def pid_dir(demo_dir: Path) -> Path:
     return demo_dir / "pids"
 
 
-def start(demo_dir: Path, name: str, command: list[str], stdout_path: Path | None = None,
-          cwd: Path | None = None) -> Started:
+def start(demo_dir: Path, name: str, command: list[str],
+          stdout_path: Path | None = None) -> Started:
     """Start ``command`` in its own session, detached from the terminal, and record its pid.
 
     Standard error goes to ``DIR/NAME.log``, standard output to
-    ``stdout_path`` or the same log.
+    ``stdout_path`` or the same log. The process inherits the current
+    directory. It is spawned without a ``subprocess.Popen`` object because
+    it outlives this program, which never waits for it.
+
+    Raises:
+        OSError: the program could not be executed.
     """
     log_path = demo_dir / f"{name}.log"
     pid_dir(demo_dir).mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log:
-        out = stdout_path.open("ab") if stdout_path else log
-        try:
-            process = subprocess.Popen(
-                command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=log,
-                start_new_session=True,
-            )
-        finally:
-            if stdout_path:
-                out.close()
-    (pid_dir(demo_dir) / f"{name}.pid").write_text(f"{process.pid}\n")
-    return Started(name, process.pid, log_path)
+    append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    file_actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(stdout_path or log_path), append, 0o600),
+        (os.POSIX_SPAWN_OPEN, 2, str(log_path), append, 0o600),
+    ]
+    pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=file_actions,
+                          setsid=True)
+    (pid_dir(demo_dir) / f"{name}.pid").write_text(f"{pid}\n")
+    return Started(name, pid, log_path)
 
 
 def is_running(pid: int) -> bool:

@@ -178,7 +178,7 @@ def start_ca(run: Walkthrough, label: str, personality: str, *extra: str) -> Tes
     stdout_path = run.demo_dir / f"{personality}.out"
     command = [sys.executable, "-m", "tools.scep_ca", "--personality", personality,
                "--state", str(state_dir), "--approval", "manual", *extra]
-    started = start(run.demo_dir, personality, command, stdout_path, cwd=REPO_ROOT)
+    started = start(run.demo_dir, personality, command, stdout_path)
     values = _read_announcement(stdout_path, started.pid, started.log_path)
     ca = TestCA(label, personality, state_dir, values["SCEP_URL"], values["SCEP_CA_SHA256"],
                 values["SCEP_CA_MD5"], started.pid)
@@ -275,7 +275,7 @@ def step_start_agent(run: Walkthrough) -> None:
     command = [sys.executable, "-m", "agent", "serve", "--state-dir", str(state_dir),
                "--listen", HOST, "--port", str(run.agent_port),
                "--authorized-keys", str(authorized_keys), "--user", USER]
-    started = start(run.demo_dir, "agent", command, cwd=REPO_ROOT)
+    started = start(run.demo_dir, "agent", command)
     wait_for_port(HOST, run.agent_port, started, START_TIMEOUT)
     run.host_key = read_host_key(state_dir)
     write_env_file(run)
