@@ -73,3 +73,24 @@ def test_watch_rejects_configuration_command(capsys: pytest.CaptureFixture[str])
 
     assert main(["--watch", "trigger"]) == 2
     assert "--watch works only with the show commands" in capsys.readouterr().err
+
+
+def test_watch_redraws_on_enrollment_state_change(
+    agent: RunningAgent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = make_cli(agent, capsys)
+    url = f"http://127.0.0.1:{free_port()}/scep"
+    assert cli("enroll-server", "1", "label", "s1", "url", url, "fingerprint", "ab" * 32).code == 0
+    process = _start_watch(agent, "cert", "show")
+    try:
+        _wait_for_first_view(process, "TYPE")
+        assert cli("cert", "enroll", "c1", "server", "s1", "dn", "CN=c1").code == 0
+        rest, errors = process.communicate(timeout=WATCH_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, errors
+    assert "enrollment-state-change" in rest
+    assert "name=c1" in rest
+    assert "PENDING" in rest
