@@ -84,7 +84,7 @@ def test_admin_command_challenge_and_status(scep_ca_factory):
     assert json.loads(status.stdout)["outstanding_challenges"] == 1
 
 
-def test_state_of_other_personality_refused(scep_ca_factory):
+def test_state_of_other_personality_rejected(scep_ca_factory):
     ca = scep_ca_factory("plain")
     ca.stop()
     command = [

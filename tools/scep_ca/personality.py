@@ -29,7 +29,7 @@ from tools.scep_ca.issuing import (
 )
 
 # EKU "IP security IKE intermediate", given to the NDES templates here.
-# NOTE: this approximates Windows' IPSECIntermediateOffline template; the
+# NOTE: this approximates Windows' IPSECIntermediateOffline template. The
 # extensions were not compared with certificates from a real Windows CA.
 _IPSEC_IKE_INTERMEDIATE = ObjectIdentifier("1.3.6.1.5.5.8.2.2")
 _SIGN_AND_ENCRYPT = KeyUsageSet(digital_signature=True, key_encipherment=True)
@@ -79,16 +79,18 @@ class Action(StrEnum):
 
 
 class Approval(StrEnum):
-    """auto issues a request that passes the checks; manual leaves it for an operator."""
+    """auto issues a request that passes the checks, and manual leaves it for an operator."""
 
     AUTO = "auto"
     MANUAL = "manual"
 
 
-# Windows HRESULTs for NDES failure replies (winerror.h).
-HRESULT_INVALID_ARG = 0x80070057  # E_INVALIDARG, seen in a captured NDES reply
+# Windows HRESULTs for NDES failure replies, written as signed decimals.
+# NOTE: only E_INVALIDARG was seen in a captured NDES reply. The codes for a
+# wrong password and an operator's denial are the Windows codes of those names,
+# not captured from NDES.
+HRESULT_INVALID_ARG = 0x80070057  # E_INVALIDARG
 HRESULT_INVALID_PASSWORD = 0x80070056  # HRESULT_FROM_WIN32(ERROR_INVALID_PASSWORD)
-HRESULT_TEMPLATE_DENIED = 0x80094012  # CERTSRV_E_TEMPLATE_DENIED
 HRESULT_ADMIN_DENIED = 0x80094014  # CERTSRV_E_ADMIN_DENIED_REQUEST
 
 
@@ -264,7 +266,10 @@ class Personality:
     """Fixed CertRep content cipher, or None to reply with the request's cipher."""
     key_transport: KeyTransport = KeyTransport.PKCS1V15
     max_query_length: int | None = None
-    """Longest GET query string served; longer ones get HTTP 404.15 as from IIS."""
+    """Longest GET query string served, or None for no limit.
+
+    A longer query gets HTTP 404.15, as from IIS.
+    """
 
 
 PERSONALITIES: dict[str, Personality] = {
