@@ -94,3 +94,17 @@ def test_watch_redraws_on_enrollment_state_change(
     assert "enrollment-state-change" in rest
     assert "name=c1" in rest
     assert "PENDING" in rest
+
+
+def test_watch_ends_when_agent_stops(agent: RunningAgent) -> None:
+    process = _start_watch(agent, "show")
+    try:
+        _wait_for_first_view(process, "Enroll Servers")
+        agent.stop()
+        _, errors = process.communicate(timeout=WATCH_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 3
+    assert "the agent closed the session" in errors

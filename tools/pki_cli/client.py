@@ -198,9 +198,17 @@ class Session:
         """Send create-subscription for the NETCONF stream (RFC 5277 §2.1.1)."""
         return _errors(self._manager.create_subscription())
 
-    def next_notification(self, timeout: float | None) -> Notification | None:
-        """Wait for the next pki-agent notification; None after ``timeout`` seconds."""
+    def next_notification(self, timeout: float) -> Notification | None:
+        """Wait for the next pki-agent notification; None after ``timeout`` seconds.
+
+        Raises:
+            ConnectError: the session has ended, for example because the agent stopped.
+        """
         while True:
+            if not self._manager.connected:
+                raise ConnectError(self.settings.host, self.settings.port, self.settings.user,
+                                   "the agent closed the session",
+                                   "Run the command again once the agent runs.")
             received = self._manager.take_notification(block=True, timeout=timeout)
             if received is None:
                 return None

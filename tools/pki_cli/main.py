@@ -209,7 +209,8 @@ def _watch(session: Session, options: Options, out: TextIO) -> int:
     _draw(session, options, out)
     redraws = 0
     while options.watch_limit is None or redraws < options.watch_limit:
-        notification = session.next_notification(timeout=None)
+        # A bounded wait, so that a closed session is noticed within a second.
+        notification = session.next_notification(timeout=1.0)
         if notification is None:
             continue
         if out.isatty():
