@@ -239,3 +239,10 @@ def test_json_format_every_show(cli: CLI, words: list[str], top_level: set[str])
     assert result.code == 0
     body = json.loads(result.out)["pki-agent:pki"]
     assert set(body) == top_level
+
+
+def test_remove_unknown_ca_error(cli: CLI) -> None:
+    result = cli("cert", "remove-ca", "nosuch")
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+    assert "nosuch" in result.out

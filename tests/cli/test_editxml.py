@@ -78,3 +78,7 @@ def test_rpc_elements() -> None:
     renew = editxml.build_rpc(parse_words(["cert", "renew", "mycert1"]))  # type: ignore[arg-type]
     assert editxml.to_text(renew) == (
         '<renew-now xmlns="urn:pki-agent:yang:pki-agent">\n  <name>mycert1</name>\n</renew-now>\n')
+    remove = editxml.build_rpc(parse_words(["cert", "remove-ca", "x+ra"]))  # type: ignore[arg-type]
+    assert editxml.to_text(remove) == (
+        '<remove-ca-certificate xmlns="urn:pki-agent:yang:pki-agent">\n'
+        "  <label>x+ra</label>\n</remove-ca-certificate>\n")

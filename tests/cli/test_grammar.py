@@ -7,7 +7,7 @@ import pytest
 from tools.pki_cli.grammar import (
     DeleteEnrollment,
     DeleteServer,
-    EnrollmentRPC,
+    ModuleRPC,
     SANEntry,
     SANType,
     SetEnrollment,
@@ -53,8 +53,10 @@ def test_infer_san_type(text: str, expected: SANEntry) -> None:
         (["cert", "show", "mycert1"], ShowEnrollment("mycert1")),
         (["enroll-server", "show", "2"], ShowServer(2)),
         (["trigger"], Trigger()),
-        (["cert", "renew", "mycert1"], EnrollmentRPC("renew-now", "mycert1")),
-        (["cert", "re-enroll", "mycert1"], EnrollmentRPC("re-enroll", "mycert1")),
+        (["cert", "renew", "mycert1"], ModuleRPC("renew-now", "name", "mycert1")),
+        (["cert", "re-enroll", "mycert1"], ModuleRPC("re-enroll", "name", "mycert1")),
+        (["cert", "remove-ca", "xpki-srv+ra"],
+         ModuleRPC("remove-ca-certificate", "label", "xpki-srv+ra")),
         (
             ["enroll-server", "1", "label", "xpki-srv", "url", "http://127.0.0.1:1/scep",
              "fingerprint", "AB:CD", "fingerprint-alg", "md5", "cipher", "3des-cbc",

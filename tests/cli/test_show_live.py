@@ -115,3 +115,7 @@ def test_show_views_golden(
     assert_golden("live-cert-show-issued.txt", normalise(cli("cert", "show").out))
     assert_golden("live-cert-show-mycert1-issued.txt",
                   normalise(cli("cert", "show", "mycert1").out))
+
+    # The remove-ca-certificate RPC deletes one CA-local row by label.
+    assert cli("cert", "remove-ca", "xpki-srv-1.b2ca1c1f").code == 0
+    assert "xpki-srv-1.b2ca1c1f" not in cli("cert", "show").out

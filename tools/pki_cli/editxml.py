@@ -7,7 +7,7 @@ from lxml import etree
 from tools.pki_cli.grammar import (
     DeleteEnrollment,
     DeleteServer,
-    EnrollmentRPC,
+    ModuleRPC,
     SANType,
     SetEnrollment,
     SetServer,
@@ -163,10 +163,10 @@ def filter_warnings() -> etree._Element:
     return _filter(("cert", "enroll", "name"), ("cert", "enroll", "state", "warning"))
 
 
-def build_rpc(command: EnrollmentRPC | None) -> etree._Element:
+def build_rpc(command: ModuleRPC | None) -> etree._Element:
     """Build the module RPC element: trigger when ``command`` is None."""
     if command is None:
         return etree.Element(_pki("trigger"), nsmap={None: PKI_NS})
     rpc = etree.Element(_pki(command.rpc), nsmap={None: PKI_NS})
-    etree.SubElement(rpc, _pki("name")).text = command.name
+    etree.SubElement(rpc, _pki(command.leaf)).text = command.value
     return rpc

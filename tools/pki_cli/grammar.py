@@ -109,11 +109,14 @@ class Trigger:
 
 
 @dataclass(frozen=True, slots=True)
-class EnrollmentRPC:
-    """``cert renew NAME`` and ``cert re-enroll NAME``: the renew-now and re-enroll RPCs."""
+class ModuleRPC:
+    """A module RPC with one input leaf: ``cert renew NAME`` (renew-now),
+    ``cert re-enroll NAME`` (re-enroll) and ``cert remove-ca LABEL``
+    (remove-ca-certificate)."""
 
     rpc: str
-    name: str
+    leaf: str
+    value: str
 
 
 Command = (
@@ -126,7 +129,7 @@ Command = (
     | DeleteServer
     | DeleteEnrollment
     | Trigger
-    | EnrollmentRPC
+    | ModuleRPC
 )
 
 SHOW_COMMANDS = (ShowDaemon, ShowCertificates, ShowEnrollment, ShowServer)
@@ -270,13 +273,15 @@ def _parse_cert(words: Sequence[str], rest: Sequence[str]) -> Command:
         case ["enroll", name, *pairs]:
             return _parse_enrollment(words, name, pairs)
         case ["renew", name]:
-            return EnrollmentRPC("renew-now", name)
+            return ModuleRPC("renew-now", "name", name)
         case ["re-enroll", name]:
-            return EnrollmentRPC("re-enroll", name)
+            return ModuleRPC("re-enroll", "name", name)
+        case ["remove-ca", label]:
+            return ModuleRPC("remove-ca-certificate", "label", label)
     raise UsageError(
         words,
         "expected 'cert show [NAME]', 'cert enroll NAME KEY VALUE ...', "
-        "'cert renew NAME' or 'cert re-enroll NAME'",
+        "'cert renew NAME', 'cert re-enroll NAME' or 'cert remove-ca LABEL'",
     )
 
 

@@ -28,7 +28,7 @@ from tools.pki_cli.grammar import (
     Command,
     DeleteEnrollment,
     DeleteServer,
-    EnrollmentRPC,
+    ModuleRPC,
     SetEnrollment,
     SetServer,
     ShowCertificates,
@@ -72,6 +72,8 @@ commands:
   no cert enroll NAME [KEY ...]          delete an enrollment, or only the given leaves
   cert renew NAME                        start renewal now (renew-now RPC)
   cert re-enroll NAME                    enroll again with a new key (re-enroll RPC)
+  cert remove-ca LABEL                   delete a CA-local certificate
+                                         (remove-ca-certificate RPC)
   trigger                                check servers and poll pending requests now
 
 Options may come before or after the command words. Put "--" before the
@@ -239,7 +241,7 @@ def _configure(session: Session, command: Command, out: TextIO) -> int:
 
 
 def _call(session: Session, command: Command, out: TextIO) -> int:
-    rpc = editxml.build_rpc(command if isinstance(command, EnrollmentRPC) else None)
+    rpc = editxml.build_rpc(command if isinstance(command, ModuleRPC) else None)
     errors: list[ConfigError] = session.call(rpc)
     if errors:
         out.write(render_errors([error.describe() for error in errors]))
@@ -256,7 +258,7 @@ def run(options: Options, out: TextIO) -> int:
         if isinstance(options.command, SHOW_COMMANDS):
             _draw(session, options, out)
             return EXIT_OK
-        if isinstance(options.command, Trigger | EnrollmentRPC):
+        if isinstance(options.command, Trigger | ModuleRPC):
             return _call(session, options.command, out)
         return _configure(session, options.command, out)
 
