@@ -169,6 +169,7 @@ def test_parse_duration_invalid(text):
         {"operations": "PKIOperation"},
         {"colour": "red"},
         {"cert_lifetime": "soon"},
+        {"reply": "unsigned", "operations": ["GetCACert"]},
     ],
 )
 def test_parse_faults_invalid(settings):

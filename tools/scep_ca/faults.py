@@ -112,6 +112,9 @@ def parse_faults(data: dict[str, Any]) -> FaultSettings:
     operations = data.get("operations", ["PKIOperation"])
     if not isinstance(operations, list | tuple) or not all(isinstance(o, str) for o in operations):
         raise InvalidSettingError("operations", operations, "a list of SCEP operation names")
+    if reply in CMS_FAULTS and "PKIOperation" not in operations:
+        expected = f"a list with PKIOperation, the only reply that {reply.value} can break"
+        raise InvalidSettingError("operations", operations, expected)
     http_text = data.get("http_text", DEFAULT_HTTP_TEXT)
     return FaultSettings(
         reply, delay, count, tuple(operations), lifetime, str(http_text)

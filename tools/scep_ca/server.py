@@ -89,6 +89,7 @@ class SCEPHandler(BaseHTTPRequestHandler):
                 # query parsing turns into a space.
                 payload = base64.b64decode(message.replace(" ", "+"), validate=False)
             except (binascii.Error, ValueError):
+                logger.info("GET PKIOperation with invalid base64 rejected")
                 self._send(text_reply(400, "invalid base64 in the message parameter"))
                 return
         self._serve(url.path, operation, payload)
@@ -98,6 +99,7 @@ class SCEPHandler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
+            logger.info("POST body of %d bytes rejected, the limit is %d", length, MAX_BODY_BYTES)
             self._send(text_reply(413, f"request body larger than {MAX_BODY_BYTES} bytes"))
             return
         body = self.rfile.read(length)
@@ -106,6 +108,7 @@ class SCEPHandler(BaseHTTPRequestHandler):
     def _serve(self, path: str, operation: str, payload: bytes) -> None:
         authority = self.server.authority
         if path != authority.personality.scep_path:
+            logger.info("request for unknown path %s rejected", path)
             self._send(text_reply(404, f"no SCEP service at {path}"))
             return
         faults = authority.use_reply_fault(operation)
@@ -128,6 +131,7 @@ class SCEPHandler(BaseHTTPRequestHandler):
             return simple[operation](authority, payload)
         if operation == "PKIOperation":
             return _pki_operation(authority, payload, faults)
+        logger.info("unsupported operation %r rejected", operation)
         return text_reply(400, f"unsupported operation {operation!r}")
 
     def _send_broken(self, faults: FaultSettings) -> bool:
