@@ -127,10 +127,11 @@ def profile_benchmark(context: Context) -> BenchResult:
     calls = 5 if context.quick else 30
     parts = [
         "The agent ran `bench/agent_with_state.py` with the given number of enrollments "
-        "and their state under cProfile (`{PROFILE_ENV}=FILE`): SIGUSR1 starts the profiler after "
-        "the configuration is loaded and SIGUSR2 writes it after the calls, so start-up and "
-        "loading are not in it. cProfile slows Python code more than C code, so the shares "
-        "overstate Python a little.\n"
+        f"and their state under cProfile (`{PROFILE_ENV}=FILE`). SIGUSR1 starts the "
+        "profiler after the configuration is loaded and SIGUSR2 writes it after the calls, "
+        "so start-up and loading are not in it. cProfile adds a fixed cost to every "
+        "function call, so code made of many small calls, mostly Python, looks slower "
+        "than it is. Work in other threads is not in these profiles.\n"
     ]
     for operation, size, reason in chosen_operations(context, series[-1]):
         summary = profile_operation(context, operation, size, calls)
