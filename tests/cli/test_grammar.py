@@ -120,3 +120,10 @@ def test_parse_words_invalid(words: list[str], problem: str) -> None:
         parse_words(words)
     assert problem in str(caught.value)
     assert caught.value.words == tuple(words)
+
+
+def test_usage_error_masks_password() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_words(["cert", "enroll", "c", "password", "Sup3r-Secret", "colour", "red"])
+    assert "Sup3r-Secret" not in str(caught.value)
+    assert "password ********" in str(caught.value)

@@ -15,6 +15,18 @@ from enum import StrEnum
 
 from agent.errors import AgentError
 
+SECRET_KEYWORDS = frozenset({"password"})
+MASK = "********"
+
+
+def mask_secrets(words: Sequence[str]) -> list[str]:
+    """Return the words with the value after each secret keyword replaced by a mask."""
+    masked = []
+    for index, word in enumerate(words):
+        secret = index > 0 and words[index - 1] in SECRET_KEYWORDS
+        masked.append(MASK if secret else word)
+    return masked
+
 
 class UsageError(AgentError):
     """The command words are invalid."""
@@ -22,7 +34,7 @@ class UsageError(AgentError):
     def __init__(self, words: Sequence[str], problem: str) -> None:
         self.words = tuple(words)
         self.problem = problem
-        super().__init__(f"invalid command 'pki-cli {' '.join(words)}': {problem}")
+        super().__init__(f"invalid command 'pki-cli {' '.join(mask_secrets(words))}': {problem}")
 
 
 class SANType(StrEnum):

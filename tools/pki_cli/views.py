@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from tools.pki_cli.grammar import MASK
 from tools.pki_cli.state import JSONData, pki_body
 from tools.pki_cli.text import (
     format_duration,
@@ -45,7 +46,7 @@ DISTRIBUTION_TEXT = {"scep": "SCEP", "local": "Local"}
 PLACEHOLDER_HASH = {"pending": "PENDING", "failed": "PENDING", "rejected": "REJECTED"}
 TYPE_ORDER = {"ca-local": 0, "pub": 1, "key": 2}
 
-MASKED_PASSWORD = "********"
+MASKED_PASSWORD = MASK
 
 
 def _servers(body: JSONData) -> list[JSONData]:

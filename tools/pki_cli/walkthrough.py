@@ -29,6 +29,7 @@ from lxml import etree
 from agent.errors import AgentError
 from tools.pki_cli import editxml
 from tools.pki_cli.client import ConnectionSettings, Session
+from tools.pki_cli.grammar import MASK, mask_secrets
 from tools.pki_cli.processes import (
     ProcessError,
     is_running,
@@ -112,14 +113,12 @@ def _step(number: int, title: str) -> None:
     say(f"[{number}/{STEPS}] {title}")
 
 
-def _display(arguments: Sequence[str], secret_after: Sequence[str] = ("password",)) -> str:
+def _display(arguments: Sequence[str]) -> str:
     """Quote a command for display, with the value after each secret keyword masked."""
-    quoted = []
-    mask_next = False
-    for argument in arguments:
-        quoted.append("********" if mask_next else shlex.quote(argument))
-        mask_next = argument in secret_after
-    return " ".join(quoted)
+    return " ".join(
+        argument if argument == MASK else shlex.quote(argument)
+        for argument in mask_secrets(arguments)
+    )
 
 
 def pki_cli(run: Walkthrough, *words: str, check: bool = True) -> str:
