@@ -114,9 +114,9 @@ SCALE_METHOD = (
     "process by `bench/agent_with_state.py`, which serves recorded state shaped like "
     "the daemon's. Enrolling 1,000 certificates for real would measure RSA key "
     "generation and the CA rather than the NETCONF get path, and the enrollment "
-    "section measures those separately. The enrollment daemon is off in this process, "
-    "because its own state provider would add a second copy of the state to every "
-    "get, so these commits do not run the daemon's commit subscriber; the latency "
+    "section measures those separately. The enrollment daemon is off in this process "
+    "because its own state provider would add a second copy of the state to every get. "
+    "These commits therefore do not run the daemon's commit subscriber, but the latency "
     "section's agent runs with the daemon.\n\n"
 )
 
