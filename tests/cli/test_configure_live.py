@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -246,3 +247,24 @@ def test_remove_unknown_ca_error(cli: CLI) -> None:
     assert result.code == 1
     assert "| Configuration Errors: 1" in result.out
     assert "nosuch" in result.out
+
+
+def test_password_from_standard_input(
+    cli: CLI, agent: RunningAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add_server(cli)
+    monkeypatch.setattr("sys.stdin", io.StringIO("From-Stdin-7\n"))
+    result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1",
+                 "password", "-", "san", "10.0.0.1")
+    assert result.code == 0, result.out + result.err
+    assert result.out == ""
+    assert "Password          : ********" in cli("cert", "show", "c1").out
+
+
+def test_empty_password_from_standard_input(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "password", "-")
+    assert result.code == 2
+    assert "the password read from standard input is empty" in result.err

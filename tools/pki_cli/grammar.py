@@ -17,13 +17,15 @@ from agent.errors import AgentError
 
 SECRET_KEYWORDS = frozenset({"password"})
 MASK = "********"
+READ_FROM_INPUT = "-"
+"""A secret given as '-' is read from the terminal or standard input instead."""
 
 
 def mask_secrets(words: Sequence[str]) -> list[str]:
     """Return the words with the value after each secret keyword replaced by a mask."""
     masked = []
     for index, word in enumerate(words):
-        secret = index > 0 and words[index - 1] in SECRET_KEYWORDS
+        secret = index > 0 and words[index - 1] in SECRET_KEYWORDS and word != READ_FROM_INPUT
         masked.append(MASK if secret else word)
     return masked
 

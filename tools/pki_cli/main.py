@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import json
 import os
 import sys
@@ -24,6 +26,8 @@ from tools.pki_cli.client import (
     Session,
 )
 from tools.pki_cli.grammar import (
+    READ_FROM_INPUT,
+    SECRET_KEYWORDS,
     SHOW_COMMANDS,
     Command,
     DeleteEnrollment,
@@ -67,7 +71,9 @@ commands:
                                          fingerprint-alg, protocol, cipher, renew-request
   cert enroll NAME KEY VALUE ...         create or change an enrollment; KEY is server,
                                          password, dn, san, profile, keysize,
-                                         renewal-threshold (san may repeat)
+                                         renewal-threshold (san may repeat;
+                                         'password -' reads it from the terminal
+                                         or standard input)
   no enroll-server ID [KEY ...]          delete a server, or only the given leaves
   no cert enroll NAME [KEY ...]          delete an enrollment, or only the given leaves
   cert renew NAME                        start renewal now (renew-now RPC)
@@ -173,6 +179,36 @@ def parse_options(argv: Sequence[str]) -> Options:
                    now, command)
 
 
+def read_secret_input(command: Command, stdin: TextIO) -> Command:
+    """Replace ``password -`` with a password read from the terminal or ``stdin``.
+
+    A password on the command line is visible to other local users in the
+    process list, so scripts and careful operators pass it this way.
+
+    Raises:
+        UsageError: the password read is empty.
+    """
+    if not isinstance(command, SetEnrollment):
+        return command
+    leaves = []
+    for key, value in command.leaves:
+        if key in SECRET_KEYWORDS and value == READ_FROM_INPUT:
+            value = _read_secret(command.name, key, stdin)
+        leaves.append((key, value))
+    return dataclasses.replace(command, leaves=tuple(leaves))
+
+
+def _read_secret(name: str, key: str, stdin: TextIO) -> str:
+    if stdin.isatty():
+        value = getpass.getpass(f"Challenge {key}: ")
+    else:
+        value = stdin.readline().rstrip("\r\n")
+    if not value:
+        raise UsageError(["cert", "enroll", name, key, READ_FROM_INPUT],
+                         f"the {key} read from standard input is empty")
+    return value
+
+
 def _view(command: Command, data: JSONData, now: datetime) -> str:
     if isinstance(command, ShowDaemon):
         return render_daemon(data, now)
@@ -267,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pki-cli`` console script."""
     try:
         options = parse_options(sys.argv[1:] if argv is None else argv)
+        options = dataclasses.replace(options, command=read_secret_input(options.command,
+                                                                         sys.stdin))
     except UsageError as exc:
         print(f"pki-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -121,12 +121,12 @@ def _display(arguments: Sequence[str]) -> str:
     )
 
 
-def pki_cli(run: Walkthrough, *words: str, check: bool = True) -> str:
+def pki_cli(run: Walkthrough, *words: str, check: bool = True, stdin: str = "") -> str:
     """Run pki-cli with the walkthrough's connection settings, echoing the command and output."""
     say(f"$ pki-cli {_display(words)}")
     completed = subprocess.run(
         [sys.executable, "-m", "tools.pki_cli", *words],
-        cwd=REPO_ROOT, env={**os.environ, **run.cli_env()},
+        cwd=REPO_ROOT, env={**os.environ, **run.cli_env()}, input=stdin,
         capture_output=True, text=True, check=False,
     )
     output = completed.stdout + completed.stderr
@@ -305,13 +305,15 @@ def step_enroll(run: Walkthrough, openxpki_challenge: str) -> None:
     _step(5, "Enrolling mycert1 (OpenXPKI) and mycert2 (NDES)")
     win = run.cas["win-srv"]
     ndes_challenge = scep_admin(win, "issue-challenge").strip()
-    say("  (a one-time challenge password, used below and never shown)")
+    say("  (a one-time challenge password, never shown)")
+    say("  ('password -' reads the challenge from standard input, out of the process list)")
     pki_cli(run, "cert", "enroll", "mycert1", "server", "xpki-srv",
-            "password", openxpki_challenge, "dn", "CN=mycert1.co.uk, C=UK",
-            "san", "192.168.100.101", "profile", "tls-server")
+            "password", "-", "dn", "CN=mycert1.co.uk, C=UK",
+            "san", "192.168.100.101", "profile", "tls-server", stdin=openxpki_challenge + "\n")
     pki_cli(run, "cert", "enroll", "mycert2", "server", "win-srv",
-            "password", ndes_challenge, "dn", "CN=mycert2.co.uk, C=UK",
-            "san", "192.168.100.102", "profile", "IPSECIntermediateOffline")
+            "password", "-", "dn", "CN=mycert2.co.uk, C=UK",
+            "san", "192.168.100.102", "profile", "IPSECIntermediateOffline",
+            stdin=ndes_challenge + "\n")
 
 
 def step_approve(run: Walkthrough) -> None:
