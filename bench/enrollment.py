@@ -312,10 +312,10 @@ def _render(
     ]
     body = (
         f"{runs} alternating runs of micromdm's `scepclient` and of the agent on one "
-        f"micromdm/scep server, both enrolling `{DN}` with a new {KEY_SIZE}-bit RSA key "
-        "(key generation included on both sides; the key generation row times "
+        f"micromdm/scep server, both enrolling `{DN}` with a new {KEY_SIZE}-bit RSA key. "
+        "Key generation is included on both sides, and the key generation row times "
         "cryptography's `rsa.generate_private_key` alone, in the benchmark process, after "
-        "those runs). The agent's time runs from sending "
+        "those runs. The agent's time runs from sending "
         "commit to the first get whose state shows the enrollment as `issued` (polled "
         f"every {POLL_INTERVAL * 1000:.0f} ms), so it includes up to one poll interval.\n\n"
         + table(["figure", "median ms", "p90 ms"], rows)
