@@ -26,6 +26,13 @@ def _challenge_for(ca) -> str:
     return ca.issue_challenge() if ca.personality == "ndes" else "s3cret"
 
 
+# certmonger 0.79's scep-submit sends PKIOperation with GET only, even when
+# GetCACaps lists POSTPKIOperation, and its query is about 3.6 KB.  IIS rejects
+# queries over 2048 bytes by default, so an NDES that serves certmonger needs a
+# higher maxQueryString; the ndes CA here gets the same change.
+NDES_FOR_GET_CLIENTS = {"max_query_length": 65536}
+
+
 def _start_ca(scep_ca_factory, personality: str, **options):
     if personality != "ndes":
         options.setdefault("challenge", "s3cret")
@@ -130,7 +137,8 @@ def test_scepclient_waits_for_approval(scep_ca_factory, tmp_path):
 @pytest.mark.parametrize("personality", PERSONALITIES)
 def test_certmonger_enrolls(scep_ca_factory, certmonger_enroll, personality):
     """certmonger 0.79 fetches GetCACert itself (trust on first use) and enrolls."""
-    ca = _start_ca(scep_ca_factory, personality)
+    options = NDES_FOR_GET_CLIENTS if personality == "ndes" else {}
+    ca = _start_ca(scep_ca_factory, personality, **options)
 
     result = certmonger_enroll(ca.url, f"certmonger-{personality}", _challenge_for(ca))
 
@@ -139,6 +147,23 @@ def test_certmonger_enrolls(scep_ca_factory, certmonger_enroll, personality):
     certificate = x509.load_pem_x509_certificate(result.certificate_pem)
     assert certificate.subject.rfc4514_string() == f"CN=certmonger-{personality}"
     certificate.verify_directly_issued_by(_issuer_of(ca, certificate))
+
+
+def test_certmonger_get_blocked_by_ndes_query_limit(scep_ca_factory, certmonger_enroll):
+    """With IIS's default 2048-byte query limit, certmonger cannot enroll at NDES.
+
+    The fault is on the client side: certmonger 0.79 ignores POSTPKIOperation
+    and sends its pkiMessage in a GET query of about 3.6 KB, which IIS (and
+    this CA) reject with HTTP 404.15.  Our own requester and scepclient POST.
+    """
+    ca = _start_ca(scep_ca_factory, "ndes")
+
+    result = certmonger_enroll(ca.url, "certmonger-get", ca.issue_challenge())
+
+    assert result.returncode == 1
+    assert result.status != "MONITORING"
+    assert "404.15" in result.log
+    assert "rejected, the limit is 2048" in (ca.state_dir / "server.log").read_text()
 
 
 def test_certmonger_pinned_root(scep_ca_factory, certmonger_enroll):
@@ -183,7 +208,8 @@ def test_certmonger_resubmit_renews(scep_ca_factory, certmonger_enroll, personal
     key), so the CA sees the finished transactionID again with a new CSR and
     treats it as a new request.
     """
-    ca = _start_ca(scep_ca_factory, personality)
+    options = NDES_FOR_GET_CLIENTS if personality == "ndes" else {}
+    ca = _start_ca(scep_ca_factory, personality, **options)
 
     result = certmonger_enroll(ca.url, "certmonger-renew", _challenge_for(ca), CM_RESUBMIT="1")
 

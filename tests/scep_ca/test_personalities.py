@@ -71,6 +71,7 @@ def test_openxpki_get_ca_cert_chain(scep_ca_factory):
     assert _key_usage(ra).key_encipherment
     assert fetched.recipient == ra
     assert fetched.verifier == ra
+    assert list(fetched.certificates) == [ra, issuing, root]
 
 
 def test_ndes_get_ca_cert_two_ra(scep_ca_factory):
@@ -98,6 +99,7 @@ def test_ndes_get_ca_cert_two_ra(scep_ca_factory):
         assert ra.extensions.get_extension_for_oid(TEMPLATE_NAME_OID)
     assert fetched.recipient == encryption[0]
     assert fetched.verifier == signing[0]
+    assert list(fetched.certificates) == [signing[0], encryption[0], roots[0]]
 
 
 def test_plain_get_ca_cert_single_der(scep_ca_factory):

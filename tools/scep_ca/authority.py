@@ -59,6 +59,8 @@ class CAOptions:
     """Overrides the personality's CertRep cipher (ndes: 3DES or AES)."""
     key_transport: KeyTransport | None = None
     """Overrides the personality's key transport (ndes: PKCS#1 v1.5 or OAEP)."""
+    max_query_length: int | None = None
+    """Overrides the personality's GET query limit in bytes; 0 removes the limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,13 @@ class CertificateAuthority:
     @property
     def key_transport(self) -> KeyTransport:
         return self.options.key_transport or self.personality.key_transport
+
+    @property
+    def max_query_length(self) -> int | None:
+        """Return the longest GET query string served, or None for no limit."""
+        if self.options.max_query_length is None:
+            return self.personality.max_query_length
+        return self.options.max_query_length or None
 
     # SCEP operations
 

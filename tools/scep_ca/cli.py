@@ -55,6 +55,9 @@ def _serve_parser() -> argparse.ArgumentParser:
                         "request's cipher)")
     parser.add_argument("--key-transport", choices=[k.value for k in KeyTransport],
                         help="CertRep key transport (default rsaes-pkcs1-v1_5)")
+    parser.add_argument("--max-query-length", type=int,
+                        help="longest GET query string in bytes, 0 for no limit (default: "
+                        "ndes 2048 as IIS, others no limit)")
     _add_fault_flags(parser)
     parser.add_argument("--log-level", default="INFO", help="logging level on stderr")
     return parser
@@ -114,6 +117,7 @@ def _options_from(args: argparse.Namespace) -> CAOptions:
         challenge_required=not args.no_challenge,
         reply_cipher=ContentCipher(args.reply_cipher) if args.reply_cipher else None,
         key_transport=KeyTransport(args.key_transport) if args.key_transport else None,
+        max_query_length=args.max_query_length,
     )
 
 

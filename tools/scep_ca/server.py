@@ -13,10 +13,10 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from agent.scep.cms import build_certs_only
 from agent.scep.errors import ProtocolError
 from tools.scep_ca.admin_http import handle_admin
 from tools.scep_ca.authority import CertificateAuthority
+from tools.scep_ca.certs_only import build_ordered_certs_only
 from tools.scep_ca.faults import CMS_FAULTS, FaultSettings, ReplyFault
 from tools.scep_ca.issuing import der
 from tools.scep_ca.operation import handle_pki_operation
@@ -49,7 +49,7 @@ def _get_ca_cert(authority: CertificateAuthority, message: bytes) -> Reply:
     if len(certificates) == 1:
         # A CA without an RA sends one DER certificate as application/x-x509-ca-cert.
         return Reply(200, "application/x-x509-ca-cert", der(certificates[0]))
-    return Reply(200, "application/x-x509-ca-ra-cert", build_certs_only(certificates))
+    return Reply(200, "application/x-x509-ca-ra-cert", build_ordered_certs_only(certificates))
 
 
 def _pki_operation(
@@ -74,7 +74,7 @@ class SCEPHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        limit = self.server.authority.personality.max_query_length
+        limit = self.server.authority.max_query_length
         if limit is not None and len(url.query) > limit:
             logger.info("GET query of %d bytes rejected, the limit is %d", len(url.query), limit)
             self._send(text_reply(404, "HTTP Error 404.15 - Not Found: query string too long"))
