@@ -42,6 +42,7 @@ def make_cli(agent: RunningAgent, capsys: pytest.CaptureFixture[str]) -> CLI:
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 _RELATIVE = re.compile(r"\((in [0-9dhms ]+|[0-9dhms ]+ ago)\)")
 _UPTIME = re.compile(r"^(Uptime +: ).*$", re.MULTILINE)
+_SERIAL = re.compile(r"^(Serial +: )[0-9a-f]+$", re.MULTILINE)
 _LONG_HEX = re.compile(r"\b[0-9A-Fa-f]{16,}\b")
 _PORT = re.compile(r"127\.0\.0\.1:\d+")
 
@@ -51,7 +52,8 @@ def normalise(text: str) -> str:
 
     Times that the agent or the CA set (timestamps, relative times, the
     uptime) become placeholders of the same width, so tables keep their
-    alignment. Hex strings of 16 or more digits (fingerprints,
+    alignment. Serial numbers, whose length varies with their leading
+    zeros, become SERIAL. Hex strings of 16 or more digits (fingerprints,
     transactionIDs) become X of the same length, and 127.0.0.1 ports
     become PORT. Subject hashes, names and labels stay, because the test
     CA's subjects are fixed.
@@ -59,5 +61,6 @@ def normalise(text: str) -> str:
     text = _TIMESTAMP.sub(lambda match: "YYYY-MM-DD hh:mm:ss"[: len(match.group())], text)
     text = _RELATIVE.sub("(RELATIVE)", text)
     text = _UPTIME.sub(r"\1UPTIME", text)
+    text = _SERIAL.sub(r"\1SERIAL", text)
     text = _LONG_HEX.sub(lambda match: "X" * len(match.group()), text)
     return _PORT.sub("127.0.0.1:PORT", text)

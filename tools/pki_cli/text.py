@@ -78,10 +78,13 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
     return lines
 
 
-def render_fields(fields: Sequence[tuple[str, str]]) -> list[str]:
-    """Render ``Name : value`` lines with aligned colons; empty values are left out."""
+def render_fields(fields: Sequence[tuple[str, str]], width: int = 0) -> list[str]:
+    """Render ``Name : value`` lines with aligned colons; empty values are left out.
+
+    The names are padded to the longest name, or to ``width`` if that is more.
+    """
     shown = [(name, value) for name, value in fields if value != ""]
-    width = max((len(name) for name, _ in shown), default=0)
+    width = max([width, *(len(name) for name, _ in shown)])
     return [f"{name.ljust(width)} : {value}" for name, value in shown]
 
 

@@ -186,15 +186,32 @@ def _enrollment_fields(enrollment: JSONData, now: datetime) -> list[tuple[str, s
     ]
 
 
+def _certificate_fields(row: JSONData) -> list[tuple[str, str]]:
+    return [
+        ("Subject", row.get("subject", "")),
+        ("Issuer", row.get("issuer", "")),
+        ("Serial", row.get("serial", "")),
+        ("Not before", format_time(row.get("not-before"))),
+        ("Not after", format_time(row.get("not-after"))),
+        ("SHA-256", row.get("sha256-fingerprint", "")),
+    ]
+
+
 def render_enrollment(data: JSONData, name: str, now: datetime) -> str:
-    """Render ``cert show NAME``: configuration (password masked), state, reason and times."""
+    """Render ``cert show NAME``: configuration (password masked), state, reason and times,
+    then the issued certificate's details and its rows in the certificate table."""
     body = pki_body(data)
     matches = [item for item in _enrollments(body) if item.get("name") == name]
     if not matches:
         return f"No enrollment named {name!r} is configured.\n"
     enrollment = matches[0]
-    lines = render_fields(_enrollment_fields(enrollment, now))
+    fields = _enrollment_fields(enrollment, now)
+    lines = render_fields(fields)
     rows = [row for row in _rows(body) if row.get("label") == name]
+    issued = [row for row in rows if row.get("type") == "pub" and row.get("serial")]
+    if issued:
+        width = max(len(name) for name, value in fields if value != "")
+        lines += ["", *render_fields(_certificate_fields(issued[0]), width)]
     if rows:
         lines += ["", *render_certificates({"pki-agent:pki": {"cert": {"certificates": {
             "certificate": rows}}}}).splitlines()]
