@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,12 @@ def test_watch_redraws_on_enrollment_state_change(
     cli = make_cli(agent, capsys)
     url = f"http://127.0.0.1:{free_port()}/scep"
     assert cli("enroll-server", "1", "label", "s1", "url", url, "fingerprint", "ab" * 32).code == 0
+    # Let the server's own status change pass first, so the redraw below
+    # comes from the enrollment.
+    deadline = time.monotonic() + WATCH_TIMEOUT
+    while '"server-not-reachable"' not in cli("--format", "json", "show").out:
+        assert time.monotonic() < deadline, "the server never became not reachable"
+        time.sleep(0.2)
     process = _start_watch(agent, "cert", "show")
     try:
         _wait_for_first_view(process, "TYPE")
