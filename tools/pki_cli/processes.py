@@ -51,8 +51,9 @@ def start(demo_dir: Path, name: str, command: list[str],
 
     Standard error goes to ``DIR/NAME.log``, standard output to
     ``stdout_path`` or the same log. The process inherits the current
-    directory. It is spawned without a ``subprocess.Popen`` object because
-    it outlives this program, which never waits for it.
+    directory. It is spawned without a ``subprocess.Popen`` object, which
+    would warn when collected while the process still runs, because the
+    process outlives this program.
 
     Raises:
         OSError: the program could not be executed.
