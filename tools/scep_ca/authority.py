@@ -60,7 +60,7 @@ class CAOptions:
     key_transport: KeyTransport | None = None
     """Overrides the personality's key transport (ndes: PKCS#1 v1.5 or OAEP)."""
     max_query_length: int | None = None
-    """Overrides the personality's GET query limit in bytes; 0 removes the limit."""
+    """Overrides the personality's GET query limit in bytes, and 0 removes the limit."""
 
 
 @dataclass(frozen=True, slots=True)
