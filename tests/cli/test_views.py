@@ -133,3 +133,13 @@ def test_empty_box_has_title_only() -> None:
         "| Configuration Warnings: 0 |",
         "+---------------------------+",
     ]
+
+
+def test_long_message_shortened_in_table() -> None:
+    message = "SCEP GetCACert failed: " + "x" * 100
+    data = {"pki-agent:pki": {"enroll-server": [
+        {"id": 1, "label": "s1", "state": {"status": "server-not-reachable", "message": message}}]}}
+    row = views.render_daemon(data, NOW).splitlines()[-1]
+    assert row.endswith("x" * 34 + "...")
+    assert message not in row
+    assert message in views.render_server(data, 1, NOW)

@@ -47,6 +47,12 @@ PLACEHOLDER_HASH = {"pending": "PENDING", "failed": "PENDING", "rejected": "REJE
 TYPE_ORDER = {"ca-local": 0, "pub": 1, "key": 2}
 
 MASKED_PASSWORD = MASK
+MESSAGE_WIDTH = 60
+"""Characters of a server's message in the Enroll Servers table; enroll-server show has it all."""
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _servers(body: JSONData) -> list[JSONData]:
@@ -96,7 +102,7 @@ def render_daemon(data: JSONData, now: datetime) -> str:
                 server.get("label", ""),
                 _status_text(state.get("status")),
                 format_time(state.get("last-check")),
-                state.get("message", ""),
+                _shorten(state.get("message", ""), MESSAGE_WIDTH),
             ]
         )
     lines += render_table(["ID", "LABEL", "STATUS", "TIME", "Message"], rows)
