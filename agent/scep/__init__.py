@@ -29,46 +29,94 @@ carry everything polling needs across a restart, including the signer's
 private key but never the challenge password.
 """
 
-from agent.scep.attributes import FailInfo, MessageType, PKIStatus
-from agent.scep.cacerts import (
-    CACertificates,
-    TrustedCA,
-    fingerprint,
-    normalize_fingerprint,
-    parse_ca_certificates,
-)
-from agent.scep.capabilities import Capabilities, parse_capabilities
-from agent.scep.client import (
-    EnrollmentRequest,
-    Issued,
-    Pending,
-    PendingTransaction,
-    RenewRequest,
-    SCEPClient,
-    prepare_enrollment,
-    renew,
-)
-from agent.scep.csr import (
-    build_csr,
-    generate_key,
-    parse_dn,
-    parse_san,
-    self_signed_signer,
-    transaction_id_for,
-)
-from agent.scep.envelope import ContentCipher, KeyTransport
-from agent.scep.errors import (
-    CANotDownloaded,
-    CARejected,
-    ChainError,
-    FingerprintMismatch,
-    InvalidInput,
-    NoRACertificate,
-    ProtocolError,
-    SCEPError,
-    TransportError,
-    TrustError,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.scep.algorithms import ContentCipher
+    from agent.scep.attributes import FailInfo, MessageType, PKIStatus
+    from agent.scep.cacerts import (
+        CACertificates,
+        TrustedCA,
+        fingerprint,
+        normalize_fingerprint,
+        parse_ca_certificates,
+    )
+    from agent.scep.capabilities import Capabilities, parse_capabilities
+    from agent.scep.client import (
+        EnrollmentRequest,
+        Issued,
+        Pending,
+        PendingTransaction,
+        RenewRequest,
+        SCEPClient,
+        prepare_enrollment,
+        renew,
+    )
+    from agent.scep.csr import (
+        build_csr,
+        generate_key,
+        parse_dn,
+        parse_san,
+        self_signed_signer,
+        transaction_id_for,
+    )
+    from agent.scep.envelope import KeyTransport
+    from agent.scep.errors import (
+        CANotDownloaded,
+        CARejected,
+        ChainError,
+        FingerprintMismatch,
+        InvalidInput,
+        NoRACertificate,
+        ProtocolError,
+        SCEPError,
+        TransportError,
+        TrustError,
+    )
+
+# Each name is imported from its module on first use, so that importing one
+# submodule, such as `agent.scep.errors`, does not load requests and asn1crypto.
+_EXPORTS = {
+    "CACertificates": "agent.scep.cacerts",
+    "CANotDownloaded": "agent.scep.errors",
+    "CARejected": "agent.scep.errors",
+    "Capabilities": "agent.scep.capabilities",
+    "ChainError": "agent.scep.errors",
+    "ContentCipher": "agent.scep.algorithms",
+    "EnrollmentRequest": "agent.scep.client",
+    "FailInfo": "agent.scep.attributes",
+    "FingerprintMismatch": "agent.scep.errors",
+    "InvalidInput": "agent.scep.errors",
+    "Issued": "agent.scep.client",
+    "KeyTransport": "agent.scep.envelope",
+    "MessageType": "agent.scep.attributes",
+    "NoRACertificate": "agent.scep.errors",
+    "PKIStatus": "agent.scep.attributes",
+    "Pending": "agent.scep.client",
+    "PendingTransaction": "agent.scep.client",
+    "ProtocolError": "agent.scep.errors",
+    "RenewRequest": "agent.scep.client",
+    "SCEPClient": "agent.scep.client",
+    "SCEPError": "agent.scep.errors",
+    "TransportError": "agent.scep.errors",
+    "TrustError": "agent.scep.errors",
+    "TrustedCA": "agent.scep.cacerts",
+    "build_csr": "agent.scep.csr",
+    "fingerprint": "agent.scep.cacerts",
+    "generate_key": "agent.scep.csr",
+    "normalize_fingerprint": "agent.scep.cacerts",
+    "parse_ca_certificates": "agent.scep.cacerts",
+    "parse_capabilities": "agent.scep.capabilities",
+    "parse_dn": "agent.scep.csr",
+    "parse_san": "agent.scep.csr",
+    "prepare_enrollment": "agent.scep.client",
+    "renew": "agent.scep.client",
+    "self_signed_signer": "agent.scep.csr",
+    "transaction_id_for": "agent.scep.csr",
+}
 
 __all__ = [
     "CACertificates",
@@ -108,3 +156,12 @@ __all__ = [
     "self_signed_signer",
     "transaction_id_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

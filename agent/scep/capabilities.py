@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.scep.envelope import ContentCipher
+from agent.scep.algorithms import ContentCipher
 
 # RFC 8894 §3.5.2: SCEPStandard implies AES, POSTPKIOperation and SHA-256.
 _IMPLIED_BY_STANDARD = frozenset({"aes", "postpkioperation", "sha-256"})

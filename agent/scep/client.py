@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from agent.scep import ber
+from agent.scep.algorithms import ContentCipher
 from agent.scep.attributes import MessageType, PKIStatus
 from agent.scep.cacerts import CACertificates, TrustedCA, parse_ca_certificates
 from agent.scep.capabilities import Capabilities, parse_capabilities
 from agent.scep.csr import build_csr, self_signed_signer, transaction_id_for
-from agent.scep.envelope import ContentCipher
 from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
 from agent.scep.message import (
     CertRep,
@@ -276,7 +276,7 @@ class SCEPClient:
                 transaction.transaction_id,
             )
         if reply.pki_status is PKIStatus.PENDING:
-            logger.info("SCEP request %s is pending at %s", transaction.transaction_id, self.url)
+            logger.debug("SCEP request %s is pending at %s", transaction.transaction_id, self.url)
             return Pending(transaction)
         assert reply.certificate is not None  # parse_cert_rep guarantees it for SUCCESS
         logger.info(

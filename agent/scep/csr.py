@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import AttributeOID, NameOID, ObjectIdentifier
 
+from agent.scep.algorithms import KEY_SIZES
 from agent.scep.errors import InvalidInput
 
 # Microsoft certificate template name (szOID_ENROLL_CERTTYPE_EXTENSION), a BMPString.
 CERTIFICATE_TEMPLATE_NAME = ObjectIdentifier("1.3.6.1.4.1.311.20.2")
 
-KEY_SIZES = (2048, 3072, 4096)
 
 _NAME_ATTRIBUTES: dict[str, ObjectIdentifier] = {
     "CN": NameOID.COMMON_NAME,

@@ -22,17 +22,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, algo
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.scep import ber
+from agent.scep.algorithms import ContentCipher
 from agent.scep.errors import ProtocolError
 from agent.scep.names import subject_text
-
-
-class ContentCipher(StrEnum):
-    """Content encryption algorithms, named as in the YANG module's content-cipher type."""
-
-    AES128_CBC = "aes128-cbc"
-    AES256_CBC = "aes256-cbc"
-    TRIPLE_DES_CBC = "3des-cbc"
-    DES_CBC = "des-cbc"
 
 
 class KeyTransport(StrEnum):

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from agent.scep import attributes as attrs
 from agent.scep import cms
+from agent.scep.algorithms import ContentCipher
 from agent.scep.attributes import FailInfo, MessageType, PKIStatus
 from agent.scep.ber import der_length
 from agent.scep.cacerts import TrustedCA
-from agent.scep.envelope import ContentCipher
 from agent.scep.errors import ProtocolError
 from agent.scep.names import subject_text
 

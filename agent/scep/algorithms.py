@@ -1,0 +1,24 @@
+"""Algorithm names of the SCEP client, kept free of heavy imports.
+
+The command-line parser and the capability parser need only these names, so
+`pki-agent scep --help` and GetCACaps do not load cryptography or asn1crypto.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+KEY_SIZES = (2048, 3072, 4096)
+"""RSA key sizes in bits that the client generates."""
+
+FINGERPRINT_ALGORITHM_NAMES = ("md5", "sha1", "sha256", "sha384", "sha512")
+"""Hash algorithms accepted for the Root CA fingerprint."""
+
+
+class ContentCipher(StrEnum):
+    """Content encryption algorithms, named as in the YANG module's content-cipher type."""
+
+    AES128_CBC = "aes128-cbc"
+    AES256_CBC = "aes256-cbc"
+    TRIPLE_DES_CBC = "3des-cbc"
+    DES_CBC = "des-cbc"

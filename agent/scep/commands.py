@@ -1,0 +1,251 @@
+"""The work of ``pki-agent scep`` caps, cacert, enroll and poll; `agent.scep.cli` parses.
+
+Exit codes: 0 issued (or success), 1 error, 2 usage, 3 pending, 4 rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from agent.scep.algorithms import ContentCipher
+from agent.scep.cacerts import (
+    FINGERPRINT_ALGORITHMS,
+    CACertificates,
+    TrustedCA,
+    fingerprint,
+)
+from agent.scep.capabilities import Capabilities
+from agent.scep.client import (
+    Issued,
+    Pending,
+    PendingTransaction,
+    SCEPClient,
+    prepare_enrollment,
+)
+from agent.scep.csr import generate_key
+from agent.scep.errors import CARejected, InvalidInput
+from agent.scep.names import issuer_text, subject_text
+
+EXIT_ISSUED = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PENDING = 3
+EXIT_REJECTED = 4
+
+STATE_FILE = "state.json"
+PENDING_FILE = "pending.json"
+
+
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` atomically: a temporary file with `mode`, fsync, then rename."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _client(args: argparse.Namespace) -> SCEPClient:
+    return SCEPClient(args.url, args.connect_timeout, args.read_timeout)
+
+
+def run_caps(args: argparse.Namespace) -> int:
+    """Print the server's capabilities and the choices the client makes from them."""
+    client = _client(args)
+    reply = client.transport.get("GetCACaps")  # unlike the daemon, show a failure
+    caps = Capabilities(tuple(reply.body.decode("utf-8", "replace").split()))
+    for name in caps.names:
+        print(name)
+    print(f"# PKIOperation method: {'POST' if caps.post_supported else 'GET'}")
+    print(f"# content cipher for aes128-cbc: {caps.choose_cipher(ContentCipher.AES128_CBC)}")
+    print(f"# signature digest: {caps.choose_digest()}")
+    return EXIT_ISSUED
+
+
+def _roles(
+    certificate: x509.Certificate, ca: TrustedCA | None, roots: list[x509.Certificate]
+) -> str:
+    roles = []
+    if ca is not None:
+        table = [
+            (ca.root, "root"),
+            (ca.recipient, "encryption"),
+            (ca.signer, "signature"),
+        ]
+        roles = [name for candidate, name in table if candidate == certificate]
+        if certificate in ca.intermediates:
+            roles.append("intermediate")
+        if certificate in ca.ras:
+            roles.append("ra")
+    elif certificate in roots:
+        roles.append("root")
+    return ",".join(roles) or "other"
+
+
+def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
+    roots = certs.root_candidates()[:1]
+    for certificate in certs.certificates:
+        print(f"{_roles(certificate, ca, roots)}: {subject_text(certificate)}")
+        print(f"  issuer:  {issuer_text(certificate)}")
+        print(f"  sha256:  {fingerprint(certificate)}")
+        print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
+    root = roots[0] if roots else None
+    if ca is not None:
+        root = ca.root
+    if root is not None:
+        print("root CA fingerprints:")
+        for algorithm in FINGERPRINT_ALGORITHMS:
+            print(f"  {algorithm}: {fingerprint(root, algorithm)}")
+
+
+def _save_certificates(directory: Path, certs: CACertificates) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for index, certificate in enumerate(certs.certificates):
+        write_private(directory / f"ca-{index}.pem", certificate.public_bytes(Encoding.PEM), 0o644)
+
+
+def run_cacert(args: argparse.Namespace) -> int:
+    """Print the GetCACert certificates and their roles; check the fingerprint if given."""
+    certs = _client(args).get_ca_cert()
+    ca = certs.verify(args.fingerprint, args.fingerprint_alg) if args.fingerprint else None
+    _print_certificates(certs, ca)
+    if args.out:
+        _save_certificates(args.out, certs)
+    return EXIT_ISSUED
+
+
+def with_method(caps: Capabilities, method: str) -> Capabilities:
+    """Return `caps` changed so PKIOperation goes by `method` (auto, post or get)."""
+    if method == "auto":
+        return caps
+    names = [n for n in caps.names if n.lower() not in ("postpkioperation", "scepstandard")]
+    # SCEPStandard implied these; keep them explicit once it is removed.
+    names += [name for name in ("AES", "SHA-256") if caps.has(name) and name not in names]
+    if method == "post":
+        names.append("POSTPKIOperation")
+    return Capabilities(tuple(names))
+
+
+def read_challenge(args: argparse.Namespace) -> str | None:
+    """Return the challenge from --challenge, --challenge-file or the environment variable."""
+    if args.challenge is not None:
+        return str(args.challenge)
+    if args.challenge_file is not None:
+        try:
+            lines = Path(args.challenge_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput("--challenge-file", str(args.challenge_file), str(exc)) from exc
+        return lines[0] if lines else None
+    return os.environ.get(args.challenge_env) or None
+
+
+def _trusted_ca(
+    client: SCEPClient, fingerprint_text: str | None, algorithm: str
+) -> tuple[TrustedCA, str]:
+    certs = client.get_ca_cert()
+    if fingerprint_text is None:
+        candidates = certs.root_candidates()
+        if not candidates:
+            raise InvalidInput("GetCACert reply", client.url, "no certificate")
+        fingerprint_text = fingerprint(candidates[0], algorithm)
+        print(
+            f"pki-agent: warning: no --fingerprint given, trusting the root CA with "
+            f"{algorithm} {fingerprint_text}",
+            file=sys.stderr,
+        )
+    return certs.verify(fingerprint_text, algorithm), fingerprint_text
+
+
+def _report(result: Issued | Pending, out: Path) -> int:
+    if isinstance(result, Pending):
+        write_private(out / PENDING_FILE, result.transaction.to_json().encode())
+        print(f"pending: transactionID {result.transaction.transaction_id}")
+        print(f"continue with: pki-agent scep poll --out {out}")
+        return EXIT_PENDING
+    certificate = result.certificate
+    chain = b"".join(c.public_bytes(Encoding.PEM) for c in result.chain)
+    write_private(out / "cert.pem", certificate.public_bytes(Encoding.PEM), 0o644)
+    write_private(out / "chain.pem", chain, 0o644)
+    (out / PENDING_FILE).unlink(missing_ok=True)
+    print(f"issued: {subject_text(certificate)}")
+    print(f"  serial:  {certificate.serial_number:x}")
+    print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
+    print(f"  files:   {out / 'key.pem'}, {out / 'cert.pem'}, {out / 'chain.pem'}")
+    return EXIT_ISSUED
+
+
+def _rejected(exc: CARejected) -> int:
+    print(f"rejected: {exc}", file=sys.stderr)
+    return EXIT_REJECTED
+
+
+def run_enroll(args: argparse.Namespace) -> int:
+    """Enroll a new key and write key.pem, cert.pem and the state file to --out."""
+    challenge = read_challenge(args)
+    client = _client(args)
+    caps = with_method(client.get_ca_caps(), args.method)
+    ca, pinned = _trusted_ca(client, args.fingerprint, args.fingerprint_alg)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    key = generate_key(args.keysize)
+    write_private(out / "key.pem", _key_pem(key))
+    state = {
+        "url": args.url,
+        "fingerprint": pinned,
+        "fingerprint_alg": args.fingerprint_alg,
+        "method": args.method,
+    }
+    write_private(out / STATE_FILE, json.dumps(state, indent=2).encode(), 0o644)
+    request = prepare_enrollment(
+        key, args.dn, tuple(args.san), challenge, args.profile, args.cipher
+    )
+    print(f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}")
+    try:
+        result = client.enroll(ca, caps, request)
+    except CARejected as exc:
+        return _rejected(exc)
+    return _report(result, out)
+
+
+def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def run_poll(args: argparse.Namespace) -> int:
+    """Send CertPoll for the pending request saved in --out."""
+    out: Path = args.out
+    try:
+        state: dict[str, Any] = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
+        pending_text = (out / PENDING_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InvalidInput(
+            "--out", str(out), f"{exc.filename} not found: nothing is pending"
+        ) from exc
+    pending = PendingTransaction.from_json(pending_text)
+    client = SCEPClient(state["url"], args.connect_timeout, args.read_timeout)
+    caps = with_method(client.get_ca_caps(), state.get("method", "auto"))
+    ca, _ = _trusted_ca(client, state["fingerprint"], state["fingerprint_alg"])
+    try:
+        result = client.poll(ca, caps, pending)
+    except CARejected as exc:
+        return _rejected(exc)
+    return _report(result, out)
