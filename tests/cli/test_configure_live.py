@@ -268,3 +268,21 @@ def test_empty_password_from_standard_input(
     result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "password", "-")
     assert result.code == 2
     assert "the password read from standard input is empty" in result.err
+
+
+def test_timers_set_and_reset(cli: CLI, agent: RunningAgent) -> None:
+    assert cli("pki", "poll-interval", "60", "server-check-interval", "600").code == 0
+    pki = _running(agent).find("p:pki", NS)
+    assert pki is not None
+    assert pki.findtext("p:poll-interval", namespaces=NS) == "60"
+    assert pki.findtext("p:server-check-interval", namespaces=NS) == "600"
+    assert "Poll interval : 60 s (1m 0s)" in cli("show").out
+    assert cli("no", "pki", "poll-interval").code == 0
+    assert "Poll interval : 120 s (2m 0s)" in cli("show").out
+
+
+def test_timer_out_of_range_error_box(cli: CLI) -> None:
+    result = cli("pki", "poll-interval", "0")
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+    assert "poll-interval" in result.out

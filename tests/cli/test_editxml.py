@@ -22,6 +22,8 @@ CONFIG_CASES = {
     "delete-server-leaves": ["no", "enroll-server", "2", "description", "cipher"],
     "delete-enrollment": ["no", "cert", "enroll", "mycert2"],
     "delete-enrollment-leaves": ["no", "cert", "enroll", "mycert2", "password", "san"],
+    "set-timers": ["pki", "poll-interval", "60", "server-check-interval", "600"],
+    "delete-timers": ["no", "pki", "poll-interval"],
 }
 
 

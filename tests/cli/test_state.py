@@ -62,6 +62,8 @@ def test_view_defaults_match_module() -> None:
             assert str(value).lower() == expected, name
     for name, value in views.ENROLLMENT_DEFAULTS.items():
         assert str(value) == defaults[("enroll", name)], name
+    for name, value in views.TIMER_DEFAULTS.items():
+        assert str(value) == defaults[("pki", name)], name
 
 
 def test_server_status_texts_cover_enum() -> None:

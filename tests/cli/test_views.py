@@ -54,7 +54,7 @@ def test_warning_box_golden(data: state.JSONData) -> None:
 
 def test_daemon_uptime_from_started() -> None:
     data = {"pki-agent:pki": {"daemon": {"status": "running", "started": "2026-12-04T20:59:00Z"}}}
-    assert "Uptime     : 1m 0s" in views.render_daemon(data, NOW)
+    assert "Uptime        : 1m 0s" in views.render_daemon(data, NOW)
 
 
 def test_password_masked_never_echoed() -> None:

@@ -7,10 +7,12 @@ from lxml import etree
 from tools.pki_cli.grammar import (
     DeleteEnrollment,
     DeleteServer,
+    DeleteTimers,
     ModuleRPC,
     SANType,
     SetEnrollment,
     SetServer,
+    SetTimers,
 )
 
 NETCONF_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -18,7 +20,9 @@ PKI_NS = "urn:pki-agent:yang:pki-agent"
 PKI_PREFIX = "pki"
 OPERATION = f"{{{NETCONF_NS}}}operation"
 
-ConfigCommand = SetServer | SetEnrollment | DeleteServer | DeleteEnrollment
+ConfigCommand = (
+    SetServer | SetEnrollment | SetTimers | DeleteServer | DeleteEnrollment | DeleteTimers
+)
 
 
 def _pki(tag: str) -> str:
@@ -95,11 +99,22 @@ def _build_delete_enrollment(pki: etree._Element, command: DeleteEnrollment) -> 
     _mark_removed(_enrollment_entry(pki, command.name), command.keys)
 
 
+def _build_set_timers(pki: etree._Element, command: SetTimers) -> None:
+    for name, value in command.leaves:
+        _leaf(pki, name, value)
+
+
+def _build_delete_timers(pki: etree._Element, command: DeleteTimers) -> None:
+    _mark_removed(pki, command.keys)
+
+
 _BUILDERS = {
     SetServer: _build_set_server,
     SetEnrollment: _build_set_enrollment,
+    SetTimers: _build_set_timers,
     DeleteServer: _build_delete_server,
     DeleteEnrollment: _build_delete_enrollment,
+    DeleteTimers: _build_delete_timers,
 }
 
 
@@ -135,8 +150,9 @@ def _filter(*paths: tuple[str, ...], matches: dict[str, str] | None = None) -> e
 
 
 def filter_daemon_and_servers() -> etree._Element:
-    """Build the filter of ``show``: the daemon and every enroll-server."""
-    return _filter(("daemon",), ("enroll-server",))
+    """Build the filter of ``show``: the intervals, the daemon and every enroll-server."""
+    return _filter(("poll-interval",), ("server-check-interval",), ("daemon",),
+                   ("enroll-server",))
 
 
 def filter_certificates() -> etree._Element:

@@ -102,6 +102,20 @@ class SetEnrollment:
 
 
 @dataclass(frozen=True, slots=True)
+class SetTimers:
+    """``pki poll-interval N server-check-interval N``: the daemon's intervals."""
+
+    leaves: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteTimers:
+    """``no pki KEY ...``: reset the daemon's intervals to their defaults."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteServer:
     """``no enroll-server ID [KEY ...]``: delete a server, or some of its leaves."""
 
@@ -140,6 +154,8 @@ Command = (
     | ShowServer
     | SetServer
     | SetEnrollment
+    | SetTimers
+    | DeleteTimers
     | DeleteServer
     | DeleteEnrollment
     | Trigger
@@ -181,6 +197,9 @@ ENROLLMENT_KEYS = (
     "keysize",
     "renewal-threshold",
 )
+# Keywords of `pki ...`: the leaves directly under /pki, in seconds.
+TIMER_KEYS = ("poll-interval", "server-check-interval")
+
 ENROLLMENT_REMOVABLE_KEYS = ("password", "san", "profile", "keysize", "renewal-threshold")
 
 _SAN_PREFIXES = {
@@ -299,6 +318,10 @@ def _parse_cert(words: Sequence[str], rest: Sequence[str]) -> Command:
     )
 
 
+def _parse_timers(words: Sequence[str], rest: Sequence[str]) -> Command:
+    return SetTimers(tuple(_pairs(words, rest, TIMER_KEYS)))
+
+
 def _parse_no(words: Sequence[str], rest: Sequence[str]) -> Command:
     match list(rest):
         case ["enroll-server", server_id, *keys]:
@@ -307,8 +330,12 @@ def _parse_no(words: Sequence[str], rest: Sequence[str]) -> Command:
         case ["cert", "enroll", name, *keys]:
             _check_removable(words, keys, ENROLLMENT_REMOVABLE_KEYS)
             return DeleteEnrollment(name, tuple(keys))
+        case ["pki", *keys] if keys:
+            _check_removable(words, keys, TIMER_KEYS)
+            return DeleteTimers(tuple(keys))
     raise UsageError(
-        words, "expected 'no enroll-server ID [KEY ...]' or 'no cert enroll NAME [KEY ...]'"
+        words, "expected 'no enroll-server ID [KEY ...]', 'no cert enroll NAME [KEY ...]' "
+        "or 'no pki KEY ...'"
     )
 
 
@@ -318,6 +345,7 @@ _PARSERS: dict[str, Callable[[Sequence[str], Sequence[str]], Command]] = {
     "enroll-server": _parse_server,
     "cert": _parse_cert,
     "no": _parse_no,
+    "pki": _parse_timers,
 }
 
 

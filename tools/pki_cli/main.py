@@ -32,9 +32,11 @@ from tools.pki_cli.grammar import (
     Command,
     DeleteEnrollment,
     DeleteServer,
+    DeleteTimers,
     ModuleRPC,
     SetEnrollment,
     SetServer,
+    SetTimers,
     ShowCertificates,
     ShowDaemon,
     ShowEnrollment,
@@ -76,6 +78,9 @@ commands:
                                          or standard input)
   no enroll-server ID [KEY ...]          delete a server, or only the given leaves
   no cert enroll NAME [KEY ...]          delete an enrollment, or only the given leaves
+  pki KEY SECONDS ...                    set the daemon's poll-interval or
+                                         server-check-interval
+  no pki KEY ...                         reset them to their defaults (120 s, 3600 s)
   cert renew NAME                        start renewal now (renew-now RPC)
   cert re-enroll NAME                    enroll again with a new key (re-enroll RPC)
   cert remove-ca LABEL                   delete a CA-local certificate
@@ -267,7 +272,8 @@ def _show_warnings(session: Session, out: TextIO) -> None:
 
 
 def _configure(session: Session, command: Command, out: TextIO) -> int:
-    assert isinstance(command, SetServer | SetEnrollment | DeleteServer | DeleteEnrollment)
+    assert isinstance(command, SetServer | SetEnrollment | SetTimers | DeleteServer
+                      | DeleteEnrollment | DeleteTimers)
     errors = session.apply(editxml.build_config(command))
     if errors:
         out.write(render_errors([error.describe() for error in errors]))

@@ -28,6 +28,7 @@ SERVER_DEFAULTS = {
     "renew-request": "renewal-req",
 }
 ENROLLMENT_DEFAULTS = {"keysize": 2048, "renewal-threshold": 80}
+TIMER_DEFAULTS = {"poll-interval": 120, "server-check-interval": 3600}
 
 SERVER_STATUS_TEXT = {
     "not-checked": "Not checked",
@@ -74,6 +75,10 @@ def _status_text(status: str | None) -> str:
     return SERVER_STATUS_TEXT.get(status, status)
 
 
+def _seconds(value: Any) -> str:
+    return f"{value} s ({format_duration(int(value))})"
+
+
 def _yes_no(value: Any) -> str:
     return "yes" if value else "no"
 
@@ -90,6 +95,9 @@ def render_daemon(data: JSONData, now: datetime) -> str:
             ("PKI daemon", daemon.get("status", "unknown")),
             ("Started", format_time(daemon.get("started"))),
             ("Uptime", "" if uptime is None else format_duration(int(uptime))),
+            ("Poll interval", _seconds(body.get("poll-interval", TIMER_DEFAULTS["poll-interval"]))),
+            ("Server check", _seconds(body.get("server-check-interval",
+                                               TIMER_DEFAULTS["server-check-interval"]))),
         ]
     )
     lines += ["", "Enroll Servers"]
