@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
@@ -34,9 +34,11 @@ from agent.enrollment.state import (
 )
 from agent.enrollment.threads import run_in_thread
 from agent.enrollment.timing import Clock, SystemClock, format_time
-from agent.enrollment.worker import Worker
 from agent.hooks import Hooks, JSONData
 from agent.pki import PKIStore
+
+if TYPE_CHECKING:
+    from agent.enrollment.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +80,8 @@ class EnrollmentDaemon:
     @classmethod
     def create(cls, hooks: Hooks, state_dir: Path, **options: Any) -> EnrollmentDaemon:
         """Build a daemon with the SCEP worker and the store under `state_dir/pki`."""
-        from agent.enrollment.worker import SCEPWorker
-
         store = PKIStore(state_dir / "pki")
-        return cls(hooks, store, SCEPWorker(store), **options)
+        return cls(hooks, store, DeferredSCEPWorker(store), **options)
 
     def attach(self) -> None:
         """Register the commit subscriber, state provider and RPC handlers."""
@@ -403,6 +403,35 @@ class EnrollmentDaemon:
         if view.message:
             body["message"] = view.message
         self.hooks.publish("pki-agent:server-status-change", body)
+
+
+class DeferredSCEPWorker:
+    """The SCEP worker, created on the first server check or step.
+
+    Creating it imports requests, asn1crypto and the SCEP modules, which an
+    agent with no enrollment server never needs, so its idle memory stays lower.
+    """
+
+    def __init__(self, store: PKIStore) -> None:
+        self.store = store
+        self._worker: Worker | None = None
+        self._lock = threading.Lock()
+
+    def discover(self, server: ServerConfig) -> DiscoveryResult:
+        """Check a server with the SCEP worker."""
+        return self._load().discover(server)
+
+    def step(self, request: StepRequest) -> StepResult:
+        """Advance one enrollment with the SCEP worker."""
+        return self._load().step(request)
+
+    def _load(self) -> Worker:
+        with self._lock:
+            if self._worker is None:
+                from agent.enrollment.worker import SCEPWorker
+
+                self._worker = SCEPWorker(self.store)
+            return self._worker
 
 
 def _change_key(view: EnrollmentView) -> tuple[object, ...]:

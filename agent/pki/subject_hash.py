@@ -12,10 +12,13 @@ run of whitespace becomes one space.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
-from asn1crypto import core
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+
+if TYPE_CHECKING:
+    from asn1crypto import core
+    from asn1crypto import x509 as asn1_x509
 
 # Universal tags that OpenSSL converts to UTF-8 and folds (ASN1_MASK_CANON).
 _CANON_TAGS = frozenset({12, 19, 20, 22, 26, 28, 30})
@@ -37,6 +40,9 @@ def name_hash(name_der: bytes) -> str:
 
 def canonical_name(name_der: bytes) -> bytes:
     """Return OpenSSL's canonical encoding of a DER-encoded Name."""
+    # Imported here because an agent with no CA rows never needs asn1crypto.
+    from asn1crypto import x509 as asn1_x509
+
     name = asn1_x509.Name.load(name_der)
     sequence = name.chosen
     encoded = bytearray()
@@ -47,6 +53,8 @@ def canonical_name(name_der: bytes) -> bytes:
 
 
 def _canonical_entry(attribute: asn1_x509.NameTypeAndValue) -> bytes:
+    from asn1crypto import core
+
     oid = core.ObjectIdentifier(attribute["type"].dotted).dump()
     value = _canonical_value(attribute["value"])
     return _der_tlv(0x30, oid + value)
@@ -55,6 +63,8 @@ def _canonical_entry(attribute: asn1_x509.NameTypeAndValue) -> bytes:
 def _canonical_value(value: core.Asn1Value) -> bytes:
     # Re-read the original encoding generically, because asn1crypto maps
     # known attribute types to CHOICE classes and unknown ones to Any.
+    from asn1crypto import core
+
     raw = value.dump()
     generic = core.load(raw)
     tag = generic.tag
