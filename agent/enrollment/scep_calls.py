@@ -19,7 +19,7 @@ from agent.enrollment.config import EnrollConfig, RenewRequest
 from agent.enrollment.outcomes import ServerContext
 from agent.scep import client as scep_client
 from agent.scep import csr as scep_csr
-from agent.scep.envelope import ContentCipher
+from agent.scep.algorithms import ContentCipher
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0

@@ -6,8 +6,11 @@ and returns an outcome value that the event loop applies.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from cryptography import x509
@@ -34,6 +37,11 @@ from agent.pki import (
 from agent.scep import errors as scep_errors
 
 logger = logging.getLogger(__name__)
+
+# Key generations that may run at once: one less than the cores, at least one.
+# cryptography releases the GIL while it generates a key, so more of them would
+# take the CPU that the event loop needs for NETCONF replies during a burst.
+CPU_SLOTS = max(1, (os.cpu_count() or 2) - 1)
 
 # Server status for each TrustError subclass; the first match in the MRO wins.
 _TRUST_STATUS: dict[type[scep_errors.SCEPError], ServerStatus] = {
@@ -67,20 +75,39 @@ class SCEPWorker:
         self.store = store
         self.client_factory = client_factory
         self.key_factory = key_factory
+        # Idle clients by server URL.  A client is used by one thread at a time,
+        # and returning it lets the next request reuse its HTTP connection.
+        self._idle_clients: dict[str, list[Any]] = {}
+        self._clients_lock = threading.Lock()
+        self._cpu_slots = threading.BoundedSemaphore(CPU_SLOTS)
+
+    @contextlib.contextmanager
+    def _client(self, url: str) -> Iterator[Any]:
+        """Lend an idle client for `url`, or a new one, and take it back afterwards."""
+        with self._clients_lock:
+            idle = self._idle_clients.get(url)
+            client = idle.pop() if idle else None
+        if client is None:
+            client = self.client_factory(url)
+        yield client
+        # A client whose request raised is dropped, so a broken connection is not reused.
+        with self._clients_lock:
+            self._idle_clients.setdefault(url, []).append(client)
 
     # Discovery
 
     def discover(self, server: ServerConfig) -> DiscoveryResult:
         """Download and verify the CA certificates, then store them as CA-local rows."""
-        client = self.client_factory(server.url)
-        capabilities = scep_calls.get_capabilities(client)
-        names = scep_calls.capability_names(capabilities)
-        try:
-            trusted = scep_calls.get_trusted_ca(client, server.fingerprint, server.fingerprint_alg)
-        except scep_errors.SCEPError as exc:
-            status = next(_TRUST_STATUS[kind] for kind in type(exc).__mro__
-                          if kind in _TRUST_STATUS)
-            return DiscoveryResult(status=status, message=str(exc), capabilities=names)
+        with self._client(server.url) as client:
+            capabilities = scep_calls.get_capabilities(client)
+            names = scep_calls.capability_names(capabilities)
+            try:
+                trusted = scep_calls.get_trusted_ca(client, server.fingerprint,
+                                                    server.fingerprint_alg)
+            except scep_errors.SCEPError as exc:
+                status = next(_TRUST_STATUS[kind] for kind in type(exc).__mro__
+                              if kind in _TRUST_STATUS)
+                return DiscoveryResult(status=status, message=str(exc), capabilities=names)
         try:
             labels = self._store_ca_rows(server.label, trusted)
         except CALabelConflictError as exc:
@@ -119,8 +146,7 @@ class SCEPWorker:
         lineage = self.store.lineage(config.name)
         if (request.reset or lineage is None
                 or lineage.request_digest != config.request_digest()):
-            lineage = self.store.start_lineage(config.name, config.server,
-                                               config.request_digest())
+            return self._begin(request, renewal=False, start=True)
         if lineage.pending_file is not None:
             return self._poll(request, lineage)
         if lineage.next_key_file is not None:
@@ -138,25 +164,40 @@ class SCEPWorker:
             return self._begin(request, renewal=True)
         return StepResult(kind=StepKind.IDLE, reason="certificate issued")
 
-    def _begin(self, request: StepRequest, renewal: bool) -> StepResult:
-        key = self.key_factory(request.config.keysize)
-        lineage = self.store.begin_request(request.config.name, key, renewal=renewal)
-        return self._send(request, lineage, new_request=True)
+    def _begin(self, request: StepRequest, renewal: bool, start: bool = False) -> StepResult:
+        """Generate a key, store it, then send its request.
 
-    def _send(self, request: StepRequest, lineage: Lineage, new_request: bool) -> StepResult:
+        `start` replaces the stored lineage, as a new or changed entry needs.
+        The store has written the key (0600) and the lineage pointing to it
+        before `_send` runs, so a crash after sending cannot lose the key.
+        """
+        config = request.config
+        with self._cpu_slots:
+            key = self.key_factory(config.keysize)
+        if start:
+            lineage = self.store.start_request(config.name, config.server,
+                                               config.request_digest(), key)
+        else:
+            lineage = self.store.begin_request(config.name, key, renewal=renewal)
+        return self._send(request, lineage, new_request=True, key=key)
+
+    def _send(self, request: StepRequest, lineage: Lineage, new_request: bool,
+              key: Any = None) -> StepResult:
+        """Send the request of the lineage's next key; `key` spares reading it back."""
         assert lineage.next_key_file is not None
         name = request.config.name
-        key = self.store.private_key(name, lineage.next_key_file)
+        if key is None:
+            key = self.store.private_key(name, lineage.next_key_file)
         transaction_id = scep_calls.transaction_id(key)
         current = None
         if lineage.renewal and lineage.certificate is not None and lineage.key_file is not None:
             current = (lineage.certificate, self.store.private_key(name, lineage.key_file))
-        client = self.client_factory(request.context.config.url)
         logger.debug("enrollment %s: sending %s (transaction %s)", name,
                      "renewal" if current is not None else "PKCSReq", transaction_id)
         try:
-            reply = scep_calls.send_request(client, request.context, request.config, key,
-                                            current)
+            with self._client(request.context.config.url) as client:
+                reply = scep_calls.send_request(client, request.context, request.config, key,
+                                                current)
         except scep_errors.SCEPError as exc:
             return self._failure(request, lineage, exc, transaction_id, new_request)
         return self._reply(request, reply, transaction_id, lineage.renewal, new_request)
@@ -174,10 +215,10 @@ class SCEPWorker:
                               reason=f"stored pending transaction unreadable ({exc}); "
                                      "use re-enroll to send a new request")
         transaction_id = scep_calls.pending_transaction_id(pending)
-        client = self.client_factory(request.context.config.url)
         logger.debug("enrollment %s: sending CertPoll (transaction %s)", name, transaction_id)
         try:
-            reply = scep_calls.poll(client, request.context, pending)
+            with self._client(request.context.config.url) as client:
+                reply = scep_calls.poll(client, request.context, pending)
         except scep_errors.SCEPError as exc:
             return self._failure(request, lineage, exc, transaction_id, new_request=False)
         return self._reply(request, reply, transaction_id, lineage.renewal, new_request=False)
