@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-logger = logging.getLogger(__name__)
-
-WORKER_NICENESS = 10
-"""Niceness added to each worker thread on Linux, so the event loop wins the CPU."""
-
-
-def lower_thread_priority() -> None:
-    """Raise the calling thread's niceness by `WORKER_NICENESS`.
-
-    On Linux, ``setpriority`` with a thread id changes that thread only.  Other
-    systems apply it to the whole process, so there it is skipped.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    thread_id = threading.get_native_id()
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, thread_id)
-        os.setpriority(os.PRIO_PROCESS, thread_id, min(current + WORKER_NICENESS, 19))
-    except OSError as exc:
-        logger.warning("could not lower the priority of worker thread %d: %s", thread_id, exc)
 
 
 async def run_in_thread(function: Callable[..., T], *args: Any) -> T:
@@ -52,7 +28,6 @@ async def run_in_thread(function: Callable[..., T], *args: Any) -> T:
             future.set_result(result)  # type: ignore[arg-type]
 
     def target() -> None:
-        lower_thread_priority()
         try:
             result = function(*args)
         except BaseException as exc:
