@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 # Key generations that may run at once: one less than the cores, at least one.
 # cryptography releases the GIL while it generates a key, so more of them would
 # take the CPU that the event loop needs for NETCONF replies during a burst.
+# The threads keep the normal priority: at niceness 10, other busy processes
+# delayed every enrollment (bench/run --only enrollment, 2 shared cores).
 CPU_SLOTS = max(1, (os.cpu_count() or 2) - 1)
 
 # Server status for each TrustError subclass; the first match in the MRO wins.
