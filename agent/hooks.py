@@ -15,7 +15,7 @@ challenge passwords.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,16 @@ CommitSubscriber = Callable[[JSONData, JSONData], None]
 
 StateProvider = Callable[[], JSONData]
 """Returns config-false data under ``pki-agent:pki`` for a get reply."""
+
+StateVersion = Callable[[], Hashable]
+"""Returns a value that changes whenever the JSON of its state provider changes.
+
+A provider registered with one in `Hooks.state_versions` must return equal
+JSON for as long as the version value stays equal, so that the NETCONF core
+can reuse the tree it parsed from that JSON instead of parsing it on every
+get. A counter that the backend increments on every change of its state is
+enough. Providers without a version are called and parsed on every get.
+"""
 
 RPCHandler = Callable[[JSONData], Awaitable[JSONData | None]]
 """Handles the input of one module RPC and returns its output, if any."""
@@ -40,6 +50,8 @@ class Hooks:
 
     commit_subscribers: list[CommitSubscriber] = field(default_factory=list)
     state_providers: list[StateProvider] = field(default_factory=list)
+    state_versions: dict[StateProvider, StateVersion] = field(default_factory=dict)
+    """Optional version callables, keyed by a provider that is in `state_providers`."""
     rpc_handlers: dict[str, RPCHandler] = field(default_factory=dict)
     notification_sinks: list[NotificationSink] = field(default_factory=list)
 

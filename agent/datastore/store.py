@@ -95,9 +95,21 @@ class Datastores:
         self._running_json: JSONData = json.loads(self._running.print_json(WithDefaults.REPORT_ALL))
         self._locks: dict[DatastoreName, LockInfo] = {}
         self._pending: PendingCommit | None = None
+        self._version = 0
         self._notify({}, self._running_json)
 
     # Reading
+
+    @property
+    def version(self) -> int:
+        """A counter that changes whenever the content of any datastore may have changed.
+
+        Every operation that writes a datastore increments it before it
+        changes anything, even if it then fails, because a failed commit may leave
+        defaults added to the candidate. Readers that cache output derived
+        from a tree compare it to decide whether the cache is still valid.
+        """
+        return self._version
 
     @property
     def running_json(self) -> JSONData:
@@ -173,6 +185,7 @@ class Datastores:
             raise NotSupportedError("edit-config on startup is not supported. "
                                     "Use copy-config from running")
         self._check_writable(name, session_id)
+        self._version += 1
         work = self.tree(name).copy()
         normalize_fingerprints(edit)
         stop = error_option is not ErrorOption.CONTINUE_ON_ERROR
@@ -200,6 +213,7 @@ class Datastores:
     def copy(self, source: DataTree, target: DatastoreName, session_id: int) -> None:
         """copy-config: replace a whole datastore with a copy of `source`."""
         self._check_writable(target, session_id)
+        self._version += 1
         work = source.copy()
         normalize_fingerprints(work)
         if target is DatastoreName.CANDIDATE:
@@ -219,6 +233,7 @@ class Datastores:
         if target is DatastoreName.RUNNING:
             raise NotSupportedError("the running datastore cannot be deleted (RFC 6241 §7.4)")
         self._check_writable(target, session_id)
+        self._version += 1
         if target is DatastoreName.CANDIDATE:
             self._candidate = DataTree(self.schema.context, None)
             return
@@ -247,6 +262,7 @@ class Datastores:
             pending.check_caller(session_id, persist_id)
         elif persist_id is not None:
             raise InvalidValueError("persist-id given, but no confirmed commit is pending")
+        self._version += 1
         if self._candidate is not None:
             # No copy: a failed install leaves the candidate with its data,
             # only with the defaults that validation added.
@@ -281,6 +297,7 @@ class Datastores:
 
     def discard_changes(self, session_id: int) -> None:
         self._check_writable(DatastoreName.CANDIDATE, session_id)
+        self._version += 1
         self._candidate = None
 
     def _on_timeout(self, pending: PendingCommit) -> None:
@@ -333,6 +350,7 @@ class Datastores:
         # breaks the leafrefs to it, and only the label error explains the fix.
         if check_labels:
             self._check_labels(new)
+        self._version += 1
         issues = self.schema.validate(new)
         if issues:
             raise InvalidConfigError(issues)

@@ -10,6 +10,7 @@ from lxml import etree
 
 from agent.datastore import DatastoreName, Datastores
 from agent.hooks import Hooks
+from agent.netconf.cache import ConfigReplyCache, StateTreeCache
 from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.netconf.session import Session, SessionManager
 from agent.schema import Schema, WithDefaults
@@ -36,6 +37,8 @@ class Services:
     sessions: SessionManager
     capabilities: list[str] = field(default_factory=list)
     statistics: Statistics = field(default_factory=Statistics)
+    config_replies: ConfigReplyCache = field(default_factory=ConfigReplyCache)
+    state_trees: StateTreeCache = field(default_factory=StateTreeCache)
     start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

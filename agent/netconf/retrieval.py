@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Hashable
+from typing import TypeVar
 
 from agent.datastore import DatastoreName, default_state
-from agent.hooks import JSONData
+from agent.hooks import JSONData, StateProvider
 from agent.netconf.filters import DataFilter, parse_data_filter
 from agent.netconf.monitoring import netconf_state
 from agent.netconf.request import Request, datastore_of, with_defaults_of
@@ -13,6 +15,8 @@ from agent.schema import DataInvalidError, DataTree
 from agent.schema.filters import prune_json, select
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Beyond this many selections, cutting the JSON once per selection costs
 # more than parsing it whole.
@@ -45,8 +49,16 @@ async def get_config(request: Request) -> str:
     services = request.services
     source = datastore_of(request, "source")
     data_filter = parse_data_filter(services.schema, request.params.get("filter"))
-    tree = _pick(services.datastores.tree(source), data_filter)
-    return _data_reply(tree, request)
+    if data_filter is not None:
+        return _data_reply(_pick(services.datastores.tree(source), data_filter), request)
+    # The whole datastore prints the same text until some datastore changes.
+    version = services.datastores.version
+    mode = with_defaults_of(request)
+    body = services.config_replies.lookup(version, source, mode)
+    if body is None:
+        body = _data_reply(services.datastores.tree(source).copy(), request)
+        services.config_replies.store(version, source, mode, body)
+    return body
 
 
 async def get(request: Request) -> str:
@@ -55,7 +67,7 @@ async def get(request: Request) -> str:
     tree = _pick(services.datastores.tree(DatastoreName.RUNNING), data_filter)
     if data_filter is None or data_filter.wants("pki-agent"):
         for state in _state_trees(request, data_filter):
-            tree.merge(_pick(state, data_filter) if data_filter else state, consume=True)
+            tree.merge(state, consume=True)
     if data_filter is None or data_filter.wants("ietf-netconf-monitoring"):
         tree.merge(_pick(netconf_state(services), data_filter), consume=True)
     if data_filter is None or data_filter.wants("ietf-yang-library"):
@@ -74,21 +86,70 @@ def _cut(document: JSONData, data_filter: DataFilter | None) -> list[JSONData]:
 
 
 def _state_trees(request: Request, data_filter: DataFilter | None) -> list[DataTree]:
+    """Return the state of every provider as trees that the caller may consume."""
     services = request.services
     providers = services.hooks.state_providers
-    documents = []
-    if providers:
-        for provider in providers:
-            try:
-                documents.append(provider())
-            except Exception:
-                logger.exception("state provider %r failed; its state is left out", provider)
-    else:
-        documents.append(default_state(services.datastores.running_json))
+    if not providers:
+        return _parse_documents([default_state(services.datastores.running_json)],
+                                request, data_filter)
+    trees = []
+    for provider in providers:
+        version_of = services.hooks.state_versions.get(provider)
+        if version_of is None:
+            state = _call_provider(provider, provider)
+            if state is not None:
+                trees.extend(_parse_documents([state], request, data_filter))
+            continue
+        version = _call_provider(provider, version_of)
+        if version is not None:
+            trees.extend(_versioned_state(request, provider, version, data_filter))
+    _forget_unregistered(request)
+    return trees
+
+
+def _call_provider(provider: StateProvider, function: Callable[[], T]) -> T | None:
+    try:
+        return function()
+    except Exception:
+        logger.exception("state provider %r failed; its state is left out", provider)
+        return None
+
+
+def _versioned_state(request: Request, provider: StateProvider, version: Hashable,
+                     data_filter: DataFilter | None) -> list[DataTree]:
+    """Select from the tree parsed at this version, parsing the provider's JSON if needed."""
+    services = request.services
+    tree = services.state_trees.lookup(provider, version)
+    if tree is None:
+        document = _call_provider(provider, provider)
+        if document is None:
+            return []
+        try:
+            tree = services.schema.parse_json(document)
+        except DataInvalidError as exc:
+            logger.error("a state provider returned invalid data, left out: %s", exc)
+            return []
+        services.state_trees.store(provider, version, tree)
+    return [_pick(tree, data_filter)]
+
+
+def _parse_documents(documents: list[JSONData], request: Request,
+                     data_filter: DataFilter | None) -> list[DataTree]:
     trees = []
     for document in (piece for full in documents for piece in _cut(full, data_filter)):
         try:
-            trees.append(services.schema.parse_json(document))
+            parsed = request.services.schema.parse_json(document)
         except DataInvalidError as exc:
             logger.error("a state provider returned invalid data, left out: %s", exc)
+            continue
+        trees.append(_pick(parsed, data_filter) if data_filter else parsed)
     return trees
+
+
+def _forget_unregistered(request: Request) -> None:
+    """Free the cached trees of providers that were removed or lost their version."""
+    hooks = request.services.hooks
+    cache = request.services.state_trees
+    for provider in cache.providers():
+        if provider not in hooks.state_versions or provider not in hooks.state_providers:
+            cache.forget(provider)
