@@ -24,6 +24,12 @@ def _make_parser() -> etree.XMLParser:
     )
 
 
+# lxml parsers keep no document state between calls but are not thread
+# safe. Every rpc is parsed on the event loop's thread, so one parser
+# serves all sessions and is not rebuilt per message.
+_PARSER = _make_parser()
+
+
 class MalformedMessageError(RPCError):
     """The message is not well-formed XML or not an rpc."""
 
@@ -36,7 +42,7 @@ def parse_message(message: bytes) -> etree._Element:
             DOCTYPE or nests deeper than MAX_DEPTH.
     """
     try:
-        root = etree.fromstring(message, _make_parser())
+        root = etree.fromstring(message, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise _malformed(f"the message is not well-formed XML: {exc}") from exc
     if root.getroottree().docinfo.doctype:
