@@ -14,9 +14,10 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     fsyncing it and renaming it over `path` with os.replace(). The final
     fsync of the directory makes the rename itself durable, so a file that
     this function has returned for survives a power loss. It is kept
-    because a commit's <ok/> tells the client that running has changed. On
-    the ext4 disk of the benchmark machine it costs about 0.3 ms per call,
-    an estimate from cProfile of the commit path.
+    because a commit's <ok/> tells the client that running has changed.
+    On the shared ext4 disk of the benchmark machine it took a median of
+    0.13 ms of the 0.64 ms that a 3 KB write took, timed step by step over
+    300 writes, so dropping it would not remove the cost of durability.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
