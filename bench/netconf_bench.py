@@ -134,8 +134,11 @@ def _latency_method(context: Context) -> str:
         f"`yang/pki-agent.yang` with these statements removed: {cuts}. Without the second "
         "cut netconfd 2.13 aborts (SIGABRT) on the first edit of an enroll-server, so it "
         "does not check fingerprint lengths; the agent does.\n\n"
-        "The agent writes `running.xml` to a temporary file, fsyncs it and renames it on "
-        "every commit. netconfd 2.13 saves its startup file with `fopen` and links no "
+        "The agent writes `running.xml` to a temporary file, fsyncs it, renames it and "
+        "fsyncs the directory on every commit: the first two steps make the write atomic, "
+        "and the directory fsync makes a commit that was answered with `<ok/>` survive a "
+        "power loss. `agent/datastore/persist.py` gives the measured cost of each step. "
+        "netconfd 2.13 saves its startup file with `fopen` and links no "
         "`fsync`, `fdatasync` or `rename` (`nm -D` of `netconfd`, `libyumaagt.so.2` and "
         "`libyumancx.so.2`), so part of the commit gap is the cost of durability.\n\n"
     )
