@@ -112,7 +112,7 @@ class DataTree:
             self._holder[0] = libyang.DNode.new(self.context, following) if following else None
         lib.lyd_free_tree(node.cdata)
 
-    def new_path(self, path: str, value: str | None = None) -> libyang.DNode:
+    def new_path(self, path: str, value: str | None = None) -> None:
         """Create or update the node at an absolute data path, with any missing parents."""
         root = self.root
         created = ffi.new("struct lyd_node **")
@@ -131,9 +131,6 @@ class DataTree:
             while top.parent:
                 top = ffi.cast("struct lyd_node *", top.parent)
             self._holder[0] = libyang.DNode.new(self.context, top)
-        found = self.find(path)
-        assert found is not None, path
-        return found
 
     def merge(self, other: DataTree, *, consume: bool = False) -> None:
         """Merge another forest into this one, keeping default flags.
