@@ -79,6 +79,8 @@ class SCEPWorker:
         self.key_factory = key_factory
         # Idle clients by server URL.  A client is used by one thread at a time,
         # and returning it lets the next request reuse its HTTP connection.
+        # NOTE: clients of a URL that is no longer configured stay here until
+        # the agent stops; each is one requests.Session.
         self._idle_clients: dict[str, list[Any]] = {}
         self._clients_lock = threading.Lock()
         self._cpu_slots = threading.BoundedSemaphore(CPU_SLOTS)
