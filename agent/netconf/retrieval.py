@@ -11,7 +11,7 @@ from agent.hooks import JSONData, StateProvider
 from agent.netconf.filters import DataFilter, parse_data_filter
 from agent.netconf.monitoring import netconf_state
 from agent.netconf.request import Request, datastore_of, with_defaults_of
-from agent.schema import DataInvalidError, DataTree
+from agent.schema import DataInvalidError, DataTree, release_soon
 from agent.schema.filters import prune_json, select
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def strip_denied(tree: DataTree) -> None:
 def _data_reply(tree: DataTree, request: Request) -> str:
     strip_denied(tree)
     body = tree.print_xml(with_defaults_of(request))
+    release_soon(tree)
     return f'<data xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">{body}</data>'
 
 

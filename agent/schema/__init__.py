@@ -2,7 +2,7 @@
 
 from agent.schema.engine import MODULE, NAMESPACE, ModuleInfo, Schema
 from agent.schema.errors import DataInvalidError, SchemaError, UnknownElementError, ValidationIssue
-from agent.schema.tree import DataTree, WithDefaults
+from agent.schema.tree import DataTree, WithDefaults, release_soon
 
 __all__ = [
     "MODULE",
@@ -15,4 +15,5 @@ __all__ = [
     "UnknownElementError",
     "ValidationIssue",
     "WithDefaults",
+    "release_soon",
 ]

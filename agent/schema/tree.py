@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import weakref
 from enum import StrEnum
@@ -182,6 +183,29 @@ class DataTree:
             include_implicit_defaults=with_defaults is WithDefaults.REPORT_ALL,
             trim_default_values=with_defaults is WithDefaults.TRIM,
         )) or "{}"
+
+
+def release_soon(tree: DataTree) -> None:
+    """Keep `tree` alive until the event loop's next iteration, then drop this reference.
+
+    Freeing a large tree takes milliseconds in libyang: about 1.7 ms for the
+    running configuration of 1,000 enrollments (cProfile on the benchmark
+    machine). A handler that releases its trees this way sends its reply
+    first, because the reply is written before the loop runs the next
+    callback. Without a running event loop nothing is kept, and the tree is
+    freed when the caller's last reference goes.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    loop.call_soon(_drop_reference, tree)
+
+
+def _drop_reference(tree: DataTree) -> None:
+    # The tree is freed when this callback returns, unless something else
+    # still refers to it, such as a pending confirmed commit's rollback.
+    del tree
 
 
 def _duplicate(root: libyang.DNode) -> libyang.DNode:
