@@ -14,7 +14,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     fsyncing it and renaming it over `path` with os.replace(). The final
     fsync of the directory makes the rename itself durable, so a file that
     this function has returned for survives a power loss. It is kept
-    because a commit's <ok/> tells the client that running has changed.
+    because the <ok/> reply to a commit promises that running has changed.
     On the shared ext4 disk of the benchmark machine it took a median of
     0.13 ms of the 0.64 ms that a 3 KB write took, timed step by step over
     300 writes, so dropping it would not remove the cost of durability.
@@ -40,8 +40,8 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    # os.write() may write less than asked, for example on a full disk
-    # just before it fails, so write the rest until all is written.
+    # os.write() may write fewer bytes than requested, for example on a
+    # full disk just before it fails, so write the rest until all is written.
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
