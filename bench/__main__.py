@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -126,7 +127,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=list(BENCHMARKS),
         help="run only this benchmark (repeatable); the others are left out of the page",
     )
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="Markdown file to write")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=(
+            f"Markdown file to write; default {OUTPUT.relative_to(REPO)} for a full run, "
+            "standard output with --quick or --only, so a partial run never replaces "
+            "the recorded figures"
+        ),
+    )
     parser.add_argument("--no-install", action="store_true", help="skip apt-get")
     parser.add_argument(
         "--keep",
@@ -157,9 +166,15 @@ def main(argv: list[str] | None = None) -> int:
             group.stop_all()
     loads.append(os.getloadavg()[0])
     page = render(context, results, time.monotonic() - started, loads)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(page)
-    log.info("wrote %s", options.output)
+    output = options.output
+    if output is None and not (options.quick or options.only):
+        output = OUTPUT
+    if output is None:
+        sys.stdout.write(page)
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page)
+    log.info("wrote %s", output)
     return 0
 
 
