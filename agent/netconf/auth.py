@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import asyncssh
 
 from agent.errors import SettingsError
+from agent.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +36,7 @@ def load_or_create_host_key(state_dir: Path) -> asyncssh.SSHKey:
         except (OSError, asyncssh.KeyImportError) as exc:
             raise SettingsError(f"cannot read the SSH host key {path}: {exc}") from exc
     key = asyncssh.generate_private_key(HOST_KEY_ALGORITHM)
-    temporary = path.with_name(f".{HOST_KEY_NAME}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(key.export_private_key("openssh"))
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    write_atomic(path, key.export_private_key("openssh"), 0o600)
     logger.info("created SSH host key %s (%s)", path, key.get_fingerprint())
     return key
 
