@@ -64,3 +64,11 @@ def normalise(text: str) -> str:
     text = _SERIAL.sub(r"\1SERIAL", text)
     text = _LONG_HEX.sub(lambda match: "X" * len(match.group()), text)
     return _PORT.sub("127.0.0.1:PORT", text)
+
+
+def box_text(output: str) -> str:
+    """Return the text inside the boxes of ``output`` as one line, so that wrapped
+    descriptions can be matched whole."""
+    inside = [line[2:-2].strip() for line in output.splitlines()
+              if line.startswith("| ") and line.endswith(" |")]
+    return " ".join(inside)

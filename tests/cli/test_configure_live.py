@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from tests.cli.live import CLI, make_cli
+from tests.cli.live import CLI, box_text, make_cli
 from tests.fixtures.agent import RunningAgent, free_port
+from tools.pki_cli.client import sha256_fingerprint
 
 PKI_NS = "urn:pki-agent:yang:pki-agent"
 NS = {"p": PKI_NS}
@@ -82,8 +85,6 @@ def test_san_replaced_by_next_command(cli: CLI, agent: RunningAgent) -> None:
     ("words", "message"),
     [
         (["cert", "enroll", "c1", "dn", "CN=c1"], "server label missing"),
-        (["cert", "enroll", "c1", "server", "nosuch", "dn", "CN=c1"],
-         "server label not defined in the system"),
         (["cert", "enroll", "c1", "server", "xpki-srv"], "certificate distinguished name missing"),
     ],
 )
@@ -107,12 +108,45 @@ def test_candidate_discarded_after_error(cli: CLI, agent: RunningAgent) -> None:
     assert names == ["good"]
 
 
-def test_invalid_value_error_box(cli: CLI) -> None:
+def test_invalid_value_error_box(cli: CLI, agent: RunningAgent) -> None:
     _add_server(cli)
     result = cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1", "keysize", "1234")
     assert result.code == 1
     assert "| Configuration Errors: 1" in result.out
-    assert "keysize" in result.out
+    assert "| 1. keysize '1234' is invalid: allowed key sizes are 2048, 3072, 4096" in result.out
+    assert _running(agent).find("p:pki/p:cert/p:enroll", NS) is None
+
+
+def test_unknown_server_label_named(cli: CLI) -> None:
+    _add_server(cli)
+    _add_server(cli, "2", "win-srv")
+    result = cli("cert", "enroll", "c1", "server", "nosuch-srv", "dn", "CN=c1")
+    assert result.code == 1
+    assert "| Configuration Errors: 1" in result.out
+    text = box_text(result.out)
+    assert ("cert enroll c1: server 'nosuch-srv' is not the label of any enroll-server; "
+            "configured labels: xpki-srv, win-srv") in text
+
+
+def test_delete_used_server_names_enrollment(cli: CLI, agent: RunningAgent) -> None:
+    _add_server(cli)
+    _add_server(cli, "2", "win-srv")
+    assert cli("cert", "enroll", "mycert2", "server", "win-srv", "dn", "CN=c2").code == 0
+    result = cli("no", "enroll-server", "2")
+    assert result.code == 1
+    text = box_text(result.out)
+    assert "enroll-server 2 (win-srv) is used by enrollment mycert2" in text
+    assert "| Configuration Errors: 1" in result.out
+    ids = [element.text for element in _running(agent).iterfind(".//p:enroll-server/p:id", NS)]
+    assert ids == ["1", "2"]
+
+
+def test_new_server_missing_fingerprint(cli: CLI) -> None:
+    result = cli("enroll-server", "9", "label", "x9", "url", "http://127.0.0.1:9/scep")
+    assert result.code == 1
+    text = box_text(result.out)
+    assert ("enroll-server 9: fingerprint missing; a new server needs label, url, fingerprint"
+            in text)
 
 
 def test_fingerprint_length_error_box(cli: CLI) -> None:
@@ -120,6 +154,20 @@ def test_fingerprint_length_error_box(cli: CLI) -> None:
                  "fingerprint", "abcd", "fingerprint-alg", "md5")
     assert result.code == 1
     assert "fingerprint length does not match fingerprint-alg" in result.out
+
+
+def test_warnings_only_of_changed_enrollment(cli: CLI) -> None:
+    _add_server(cli)
+    assert cli("cert", "enroll", "c1", "server", "xpki-srv", "dn", "CN=c1").code == 0
+    result = cli("cert", "enroll", "c2", "server", "xpki-srv", "dn", "CN=c2",
+                 "password", "p", "san", "10.0.0.2")
+    assert result.code == 0
+    assert result.out == ""
+    result = cli("no", "cert", "enroll", "c2", "san")
+    assert "| Configuration Warnings: 1" in result.out
+    assert "| 1. cert enroll c2: SubjectAlternativeName missing" in result.out
+    assert "c1" not in result.out
+    assert cli("enroll-server", "1", "description", "changed").out == ""
 
 
 def test_warning_box_after_commit(cli: CLI) -> None:
@@ -173,26 +221,43 @@ def test_no_commands_delete(cli: CLI, agent: RunningAgent) -> None:
 
 
 def test_delete_missing_server_error(cli: CLI) -> None:
+    _add_server(cli)
     result = cli("no", "enroll-server", "7")
     assert result.code == 1
     assert "| Configuration Errors: 1" in result.out
+    assert "| 1. enroll-server 7 not found; configured IDs: 1" in result.out
 
 
-def test_trigger_ok(cli: CLI) -> None:
+def test_trigger_prints_one_line(cli: CLI) -> None:
     result = cli("trigger")
     assert result.code == 0
-    assert result.out == ""
+    assert result.out.startswith("trigger sent: ")
+    assert result.out.count("\n") == 1
 
 
 def test_renew_unknown_enrollment_error(cli: CLI) -> None:
+    _add_server(cli)
+    cli("cert", "enroll", "mycert1", "server", "xpki-srv", "dn", "CN=c1")
     result = cli("cert", "renew", "nosuch")
     assert result.code == 1
-    assert "Configuration Errors: 1" in result.out
+    assert "| RPC Errors: 1" in result.out
+    assert "Configuration Errors" not in result.out
+    text = box_text(result.out)
+    assert "renew-now: no enrollment named 'nosuch'; configured enrollments: mycert1" in text
 
 
-def test_show_unknown_names(cli: CLI) -> None:
-    assert cli("cert", "show", "nosuch").out == "No enrollment named 'nosuch' is configured.\n"
-    assert cli("enroll-server", "show", "5").out == "No enroll-server with ID 5 is configured.\n"
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["cert", "show", "nosuch"], "No enrollment named 'nosuch' is configured.\n"),
+        (["enroll-server", "show", "5"], "No enroll-server with ID 5 is configured.\n"),
+    ],
+)
+def test_show_unknown_exit_code(cli: CLI, words: list[str], expected: str) -> None:
+    result = cli(*words)
+    assert result.code == 4
+    assert result.out == expected
+    assert cli("--format", "json", *words).code == 4
 
 
 def test_connect_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,7 +265,19 @@ def test_connect_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
 
     code = main(["--port", str(free_port()), "--key", "/nonexistent", "show"])
     assert code == 3
-    assert "cannot open a NETCONF session" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot open a NETCONF session" in err
+    assert "the SSH private key file /nonexistent does not exist" in err
+    assert "FileNotFoundError" not in err
+
+
+def test_connect_refused_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.pki_cli import main
+
+    key = tmp_path / "id"
+    key.write_text("not read: nothing listens on the port\n")
+    assert main(["--port", str(free_port()), "--key", str(key), "show"]) == 3
+    assert "Check that the agent runs" in capsys.readouterr().err
 
 
 def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -221,7 +298,11 @@ def test_host_key_checked(agent: RunningAgent, capsys: pytest.CaptureFixture[str
 
     other_key = "AAAAC3NzaC1lZDI1NTE5AAAAIFzJGfXiwzCcl+kbIBA2BT6hE7896W9zyss2JiU5N6Jw"
     assert main([*options, "--host-key", other_key, "show"]) == 3
-    assert "host key differs from --host-key" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    presented = f"ssh-ed25519 {host_key} ({sha256_fingerprint(base64.b64decode(host_key))})"
+    assert f"the agent presents the SSH host key {presented}" in err
+    expected = f"{other_key} ({sha256_fingerprint(base64.b64decode(other_key))})"
+    assert f"but --host-key expects {expected}" in err
 
 
 @pytest.mark.parametrize(
@@ -245,7 +326,7 @@ def test_json_format_every_show(cli: CLI, words: list[str], top_level: set[str])
 def test_remove_unknown_ca_error(cli: CLI) -> None:
     result = cli("cert", "remove-ca", "nosuch")
     assert result.code == 1
-    assert "| Configuration Errors: 1" in result.out
+    assert "| RPC Errors: 1" in result.out
     assert "nosuch" in result.out
 
 
@@ -285,4 +366,5 @@ def test_timer_out_of_range_error_box(cli: CLI) -> None:
     result = cli("pki", "poll-interval", "0")
     assert result.code == 1
     assert "| Configuration Errors: 1" in result.out
-    assert "poll-interval" in result.out
+    assert "| 1. poll-interval '0' is invalid: expected a whole number from 1 to 86400" in (
+        result.out)

@@ -58,7 +58,7 @@ def test_password_is_escaped() -> None:
     [
         ("filter-show", editxml.filter_daemon_and_servers),
         ("filter-cert-show", editxml.filter_certificates),
-        ("filter-warnings", editxml.filter_warnings),
+        ("filter-configured", editxml.filter_configured),
     ],
 )
 def test_filter_golden(name: str, builder: object) -> None:
@@ -68,6 +68,10 @@ def test_filter_golden(name: str, builder: object) -> None:
 def test_filter_enrollment_golden() -> None:
     text = editxml.to_text(editxml.filter_enrollment("mycert1"))
     assert_golden("filter-cert-show-name.xml", text)
+
+
+def test_filter_warnings_golden() -> None:
+    assert_golden("filter-warnings.xml", editxml.to_text(editxml.filter_warnings("mycert3")))
 
 
 def test_filter_server_golden() -> None:

@@ -115,11 +115,16 @@ def test_show_views_golden(
     assert_golden("live-cert-show-issued.txt", normalise(cli("cert", "show").out))
     assert_golden("live-cert-show-mycert1-issued.txt",
                   normalise(cli("cert", "show", "mycert1").out))
+    renew = cli("cert", "renew", "mycert2")
+    assert renew.code == 0, renew.out
+    assert renew.out == "renewal of mycert2 started; see 'pki-cli cert show mycert2'\n"
 
     # The remove-ca-certificate RPC deletes one CA-local row by label. The
     # agent checks an enabled server again at once and downloads the row
     # again, so the server is disabled first.
     assert cli("enroll-server", "1", "enabled", "false").code == 0
     assert "xpki-srv-1.b2ca1c1f" in cli("cert", "show").out
-    assert cli("cert", "remove-ca", "xpki-srv-1.b2ca1c1f").code == 0
+    removed = cli("cert", "remove-ca", "xpki-srv-1.b2ca1c1f")
+    assert removed.code == 0
+    assert removed.out == "CA certificate xpki-srv-1.b2ca1c1f removed; see 'pki-cli cert show'\n"
     assert "xpki-srv-1.b2ca1c1f" not in cli("cert", "show").out

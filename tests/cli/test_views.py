@@ -115,6 +115,21 @@ def test_format_relative(value: str | None, expected: str) -> None:
     assert format_relative(value, NOW) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "past", "expected"),
+    [
+        # Half a second ago is in the past, not "in 0s".
+        ("2026-12-04T20:59:59.5Z", False, "2026-12-04 20:59:59 (1s ago)"),
+        ("2026-12-04T21:00:00Z", False, "2026-12-04 21:00:00 (0s ago)"),
+        # A last attempt is past even when the agent's clock is ahead.
+        ("2026-12-04T21:00:03Z", True, "2026-12-04 21:00:03 (0s ago)"),
+        ("2026-12-04T20:59:50Z", True, "2026-12-04 20:59:50 (10s ago)"),
+    ],
+)
+def test_format_relative_past(value: str, past: bool, expected: str) -> None:
+    assert format_relative(value, NOW, past=past) == expected
+
+
 def test_table_strips_trailing_blanks() -> None:
     lines = render_table(["A", "B"], [["x", ""], ["longer", "y"]])
     assert lines == ["A       B", "x", "longer  y"]

@@ -7,11 +7,17 @@ discarded so the next command starts from running.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 import ncclient.transport.session
+import paramiko  # type: ignore[import-untyped]
 from lxml import etree
 from ncclient import manager
 from ncclient.operations import RaiseMode
@@ -115,6 +121,47 @@ def _parse_notification(element: etree._Element) -> Notification | None:
     return None
 
 
+def sha256_fingerprint(key_blob: bytes) -> str:
+    """Return the OpenSSH form 'SHA256:BASE64' of a public key blob, as ssh-keygen -l and the
+    agent's log show it."""
+    digest = base64.b64encode(hashlib.sha256(key_blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def _expected_key_text(host_key: str) -> str:
+    try:
+        blob = base64.b64decode(host_key, validate=True)
+    except binascii.Error:
+        return f"{host_key} (not valid base64)"
+    return f"{host_key} ({sha256_fingerprint(blob)})"
+
+
+def presented_host_key(host: str, port: int, timeout: float) -> str:
+    """Return the host key that the agent presents, as 'TYPE BASE64 (SHA256:...)'.
+
+    A separate SSH handshake without login, made only after ncclient found a
+    mismatch, because ncclient reports only the MD5 fingerprint.
+    """
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        transport = paramiko.Transport(sock)
+        try:
+            transport.start_client(timeout=timeout)
+            key = transport.get_remote_server_key()
+        finally:
+            transport.close()
+    return f"{key.get_name()} {key.get_base64()} ({sha256_fingerprint(key.asbytes())})"
+
+
+def _host_key_detail(settings: ConnectionSettings) -> str:
+    assert settings.host_key is not None
+    try:
+        presented = presented_host_key(settings.host, settings.port, settings.timeout)
+    except (OSError, paramiko.SSHException) as exc:
+        presented = f"unknown, the second handshake failed: {exc}"
+    return (f"the agent presents the SSH host key {presented}, but --host-key expects "
+            f"{_expected_key_text(settings.host_key)}")
+
+
 class Session:
     """A NETCONF session to the agent; use it as a context manager."""
 
@@ -124,6 +171,10 @@ class Session:
             # ncclient logs whole messages at INFO, challenge passwords included.
             logging.getLogger(name).setLevel(logging.WARNING)
         self.settings = settings
+        if settings.key is not None and not os.path.isfile(settings.key):
+            raise ConnectError(settings.host, settings.port, settings.user,
+                               f"the SSH private key file {settings.key} does not exist",
+                               "Check --key (PKI_CLI_KEY).")
         try:
             self._manager: Any = manager.connect(
                 host=settings.host,
@@ -137,10 +188,11 @@ class Session:
                 timeout=settings.timeout,
             )
         except SSHUnknownHostError as exc:
-            hint = ("The agent's SSH host key differs from --host-key (PKI_CLI_HOST_KEY): "
-                    "check that this is the right agent before you change the setting.")
-            raise ConnectError(settings.host, settings.port, settings.user, str(exc),
-                               hint) from exc
+            hint = ("Check that this is the right agent before you change --host-key "
+                    "(PKI_CLI_HOST_KEY); the agent logs its key's SHA256 fingerprint when it "
+                    "creates the key.")
+            raise ConnectError(settings.host, settings.port, settings.user,
+                               _host_key_detail(settings), hint) from exc
         except (SSHError, TransportError, OSError) as exc:
             hint = "Check that the agent runs and that --host, --port, --user and --key are right."
             raise ConnectError(settings.host, settings.port, settings.user, str(exc),

@@ -174,9 +174,19 @@ def filter_server(server_id: int) -> etree._Element:
     return _filter(("enroll-server",), matches={"id": str(server_id)})
 
 
-def filter_warnings() -> etree._Element:
-    """Build the filter that selects the configuration warnings of every enrollment."""
-    return _filter(("cert", "enroll", "name"), ("cert", "enroll", "state", "warning"))
+def filter_warnings(name: str) -> etree._Element:
+    """Build the filter that selects the configuration warnings of one enrollment."""
+    root = _filter(("cert", "enroll"), matches={"name": name})
+    enroll = root[0][0][0]
+    etree.SubElement(etree.SubElement(enroll, _pki("state")), _pki("warning"))
+    return root
+
+
+def filter_configured() -> etree._Element:
+    """Build the filter of the server IDs and labels and each enrollment's server,
+    which reworded errors name."""
+    return _filter(("enroll-server", "id"), ("enroll-server", "label"),
+                   ("cert", "enroll", "name"), ("cert", "enroll", "server"))
 
 
 def build_rpc(command: ModuleRPC | None) -> etree._Element:

@@ -16,6 +16,7 @@ from typing import TextIO
 from lxml import etree
 
 from tools.pki_cli import editxml
+from tools.pki_cli.checks import InvalidValueError, check_command
 from tools.pki_cli.client import (
     COMMAND_TICK,
     WATCH_TICK,
@@ -25,6 +26,7 @@ from tools.pki_cli.client import (
     RequestError,
     Session,
 )
+from tools.pki_cli.explain import Configured, explain, is_enrollment_command, needs_context
 from tools.pki_cli.grammar import (
     READ_FROM_INPUT,
     SECRET_KEYWORDS,
@@ -49,6 +51,8 @@ from tools.pki_cli.state import JSONData
 from tools.pki_cli.text import parse_time
 from tools.pki_cli.views import (
     collect_warnings,
+    has_enrollment,
+    has_server,
     render_certificates,
     render_daemon,
     render_enrollment,
@@ -56,11 +60,23 @@ from tools.pki_cli.views import (
     render_server,
     render_warnings,
 )
+from tools.pki_cli.watch import collect_burst, read_agreeing
 
 EXIT_OK = 0
 EXIT_CONFIG_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CONNECT = 3
+EXIT_NOT_FOUND = 4
+
+RPC_DONE = {
+    "trigger": "trigger sent: the daemon checks the servers and polls pending requests "
+               "now; see 'pki-cli show' and 'pki-cli cert show'",
+    "renew-now": "renewal of {value} started; see 'pki-cli cert show {value}'",
+    "re-enroll": "re-enrollment of {value} with a new key started; "
+                 "see 'pki-cli cert show {value}'",
+    "remove-ca-certificate": "CA certificate {value} removed; see 'pki-cli cert show'",
+}
+"""The line that a successful RPC prints, by RPC name."""
 
 COMMANDS_HELP = """\
 commands:
@@ -90,8 +106,15 @@ commands:
 Options may come before or after the command words. Put "--" before the
 command words when a value starts with "-".
 
-Times are shown in UTC. Exit codes: 0 success, 1 the agent reported errors,
-2 invalid command, 3 no NETCONF session.
+Values of keysize, renewal-threshold, poll-interval, server-check-interval
+and san are checked before anything is sent.
+
+Times are shown in UTC. Exit codes:
+  0  success
+  1  configuration or RPC errors, found by pki-cli or reported by the agent
+  2  invalid command
+  3  no NETCONF session
+  4  'cert show NAME' or 'enroll-server show ID' found no such object
 
 environment:
   PKI_CLI_HOST, PKI_CLI_PORT, PKI_CLI_USER, PKI_CLI_KEY, PKI_CLI_HOST_KEY
@@ -156,6 +179,7 @@ def parse_options(argv: Sequence[str]) -> Options:
 
     Raises:
         UsageError: the command words or an option value are invalid.
+        InvalidValueError: a value is outside what the YANG module allows.
     """
     argv = list(argv)
     if "--" in argv:
@@ -166,6 +190,7 @@ def parse_options(argv: Sequence[str]) -> Options:
     else:
         arguments = _parser().parse_intermixed_args(argv)
     command = parse_words(arguments.words)
+    check_command(arguments.words, command)
     if arguments.watch and not isinstance(command, SHOW_COMMANDS):
         raise UsageError(arguments.words, "--watch works only with the show commands")
     try:
@@ -236,12 +261,29 @@ def _show_filter(command: Command) -> etree._Element:
     return editxml.filter_daemon_and_servers()
 
 
-def _draw(session: Session, options: Options, out: TextIO) -> None:
-    data = session.get(_show_filter(options.command))
+def _read(session: Session, command: Command) -> JSONData:
+    return session.get(_show_filter(command))
+
+
+def _write(data: JSONData, options: Options, out: TextIO) -> None:
     if options.output_format == "json":
         out.write(json.dumps(data, indent=2) + "\n")
         return
     out.write(_view(options.command, data, options.now or datetime.now(UTC)))
+
+
+def _found(command: Command, data: JSONData) -> bool:
+    if isinstance(command, ShowEnrollment):
+        return has_enrollment(data, command.name)
+    if isinstance(command, ShowServer):
+        return has_server(data, command.server_id)
+    return True
+
+
+def _show(session: Session, options: Options, out: TextIO) -> int:
+    data = _read(session, options.command)
+    _write(data, options, out)
+    return EXIT_OK if _found(options.command, data) else EXIT_NOT_FOUND
 
 
 def _watch(session: Session, options: Options, out: TextIO) -> int:
@@ -249,24 +291,41 @@ def _watch(session: Session, options: Options, out: TextIO) -> int:
     if errors:
         out.write(render_errors([error.describe() for error in errors]))
         return EXIT_CONFIG_ERROR
-    _draw(session, options, out)
+    _write(_read(session, options.command), options, out)
     redraws = 0
     while options.watch_limit is None or redraws < options.watch_limit:
         # A bounded wait, so that a closed session is noticed within a second.
         notification = session.next_notification(timeout=1.0)
         if notification is None:
             continue
+        burst = collect_burst(session, notification)
+        data = read_agreeing(lambda: _read(session, options.command), burst)
         if out.isatty():
             out.write("\x1b[H\x1b[2J")
-        out.write(f"\n--- {notification.describe()}\n")
-        _draw(session, options, out)
+        for item in burst:
+            out.write(f"\n--- {item.describe()}\n")
+        _write(data, options, out)
         out.flush()
         redraws += 1
     return EXIT_OK
 
 
-def _show_warnings(session: Session, out: TextIO) -> None:
-    warnings = collect_warnings(session.get(editxml.filter_warnings()))
+def _show_errors(session: Session, command: Command, errors: list[ConfigError],
+                 title: str, out: TextIO) -> None:
+    if needs_context(errors):
+        # The candidate was discarded, so running is what the command met.
+        configured = Configured.from_data(session.get(editxml.filter_configured()))
+        errors = explain(errors, command, configured)
+    out.write(render_errors([error.describe() for error in errors], title))
+
+
+def _show_warnings(session: Session, command: Command, out: TextIO) -> None:
+    # Warnings belong to one enrollment, so only a command that changed an
+    # enrollment shows them, and only that enrollment's.
+    if not is_enrollment_command(command):
+        return
+    assert isinstance(command, SetEnrollment | DeleteEnrollment)
+    warnings = collect_warnings(session.get(editxml.filter_warnings(command.name)))
     if warnings:
         out.write(render_warnings(warnings))
 
@@ -276,18 +335,20 @@ def _configure(session: Session, command: Command, out: TextIO) -> int:
                       | DeleteEnrollment | DeleteTimers)
     errors = session.apply(editxml.build_config(command))
     if errors:
-        out.write(render_errors([error.describe() for error in errors]))
+        _show_errors(session, command, errors, "Configuration Errors", out)
         return EXIT_CONFIG_ERROR
-    _show_warnings(session, out)
+    _show_warnings(session, command, out)
     return EXIT_OK
 
 
 def _call(session: Session, command: Command, out: TextIO) -> int:
-    rpc = editxml.build_rpc(command if isinstance(command, ModuleRPC) else None)
-    errors: list[ConfigError] = session.call(rpc)
+    rpc = command if isinstance(command, ModuleRPC) else None
+    errors: list[ConfigError] = session.call(editxml.build_rpc(rpc))
     if errors:
-        out.write(render_errors([error.describe() for error in errors]))
+        _show_errors(session, command, errors, "RPC Errors", out)
         return EXIT_CONFIG_ERROR
+    name = rpc.rpc if rpc else "trigger"
+    out.write(RPC_DONE[name].format(value=rpc.value if rpc else "") + "\n")
     return EXIT_OK
 
 
@@ -298,8 +359,7 @@ def run(options: Options, out: TextIO) -> int:
         if options.watch:
             return _watch(session, options, out)
         if isinstance(options.command, SHOW_COMMANDS):
-            _draw(session, options, out)
-            return EXIT_OK
+            return _show(session, options, out)
         if isinstance(options.command, Trigger | ModuleRPC):
             return _call(session, options.command, out)
         return _configure(session, options.command, out)
@@ -311,6 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = parse_options(sys.argv[1:] if argv is None else argv)
         options = dataclasses.replace(options, command=read_secret_input(options.command,
                                                                          sys.stdin))
+    except InvalidValueError as exc:
+        # Shown like the agent's errors, because it is one that the agent would report.
+        print(render_errors([exc.problem]), end="")
+        return EXIT_CONFIG_ERROR
     except UsageError as exc:
         print(f"pki-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE

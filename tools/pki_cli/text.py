@@ -7,6 +7,7 @@ so tests can inject it.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -52,16 +53,23 @@ def format_duration(seconds: int) -> str:
     return " ".join(parts)
 
 
-def format_relative(value: str | None, now: datetime) -> str:
-    """Format a date-and-time with its distance from ``now``, for example '... (in 58s)'."""
+def format_relative(value: str | None, now: datetime, past: bool = False) -> str:
+    """Format a date-and-time with its distance from ``now``, for example '... (in 58s)'.
+
+    A time before ``now`` reads "ago", even by a fraction of a second. With
+    ``past`` (a last attempt or check) a time slightly after ``now``, from
+    clock skew between the agent and this host, reads "0s ago" too.
+    """
     if not value:
         return ""
     try:
         moment = parse_time(value)
     except ValueError:
         return value
-    delta = int((moment - now).total_seconds())
-    distance = f"in {format_duration(delta)}" if delta >= 0 else f"{format_duration(-delta)} ago"
+    delta = math.floor((moment - now).total_seconds())
+    if past:
+        delta = min(delta, 0)
+    distance = f"in {format_duration(delta)}" if delta > 0 else f"{format_duration(-delta)} ago"
     return f"{moment.strftime('%Y-%m-%d %H:%M:%S')} ({distance})"
 
 

@@ -193,7 +193,7 @@ def _enrollment_fields(enrollment: JSONData, now: datetime) -> list[tuple[str, s
         ("HRESULT", state.get("hresult", "")),
         ("Transaction ID", state.get("transaction-id", "")),
         ("Attempts", str(state.get("attempts", ""))),
-        ("Last attempt", format_relative(state.get("last-attempt"), now)),
+        ("Last attempt", format_relative(state.get("last-attempt"), now, past=True)),
         ("Next attempt", format_relative(state.get("next-attempt"), now)),
         ("Next renewal", format_relative(state.get("next-renewal"), now)),
         ("Renewing", "" if renewing is None else _yes_no(renewing)),
@@ -229,7 +229,7 @@ def render_enrollment(data: JSONData, name: str, now: datetime) -> str:
     if rows:
         lines += ["", *render_certificates({"pki-agent:pki": {"cert": {"certificates": {
             "certificate": rows}}}}).splitlines()]
-    warnings = enrollment.get("state", {}).get("warning", [])
+    warnings = collect_warnings({"pki-agent:pki": {"cert": {"enroll": [enrollment]}}})
     if warnings:
         lines += ["", *render_box(f"Configuration Warnings: {len(warnings)}", warnings)]
     return "\n".join(lines) + "\n"
@@ -252,12 +252,22 @@ def _server_fields(server: JSONData, now: datetime) -> list[tuple[str, str]]:
         ("Protocol", protocol.upper()),
         ("Cipher", config["cipher"]),
         ("Renew-request", config["renew-request"]),
-        ("Last check", format_relative(state.get("last-check"), now)),
+        ("Last check", format_relative(state.get("last-check"), now, past=True)),
         ("Next check", format_relative(state.get("next-check"), now)),
         ("Capabilities", " ".join(state.get("capability", []))),
         ("Encryption cert", state.get("encryption-certificate", "")),
         ("Signer cert", state.get("signer-certificate", "")),
     ]
+
+
+def has_enrollment(data: JSONData, name: str) -> bool:
+    """Return whether the reply has the enrollment ``name``."""
+    return any(item.get("name") == name for item in _enrollments(pki_body(data)))
+
+
+def has_server(data: JSONData, server_id: int) -> bool:
+    """Return whether the reply has the enroll-server ``server_id``."""
+    return any(item.get("id") == server_id for item in _servers(pki_body(data)))
 
 
 def render_server(data: JSONData, server_id: int, now: datetime) -> str:
@@ -268,9 +278,9 @@ def render_server(data: JSONData, server_id: int, now: datetime) -> str:
     return "\n".join(render_fields(_server_fields(matches[0], now))) + "\n"
 
 
-def render_errors(errors: Sequence[str]) -> str:
-    """Render the "Configuration Errors: N" box."""
-    return "\n".join(render_box(f"Configuration Errors: {len(errors)}", errors)) + "\n"
+def render_errors(errors: Sequence[str], title: str = "Configuration Errors") -> str:
+    """Render the "Configuration Errors: N" box, or another title such as "RPC Errors"."""
+    return "\n".join(render_box(f"{title}: {len(errors)}", errors)) + "\n"
 
 
 def render_warnings(warnings: Sequence[str]) -> str:
@@ -279,7 +289,8 @@ def render_warnings(warnings: Sequence[str]) -> str:
 
 
 def collect_warnings(data: JSONData) -> list[str]:
-    """Return every enrollment's configuration warnings as 'cert enroll NAME: warning'."""
+    """Return the configuration warnings of the enrollments in ``data`` as
+    'cert enroll NAME: warning'."""
     return [
         f"cert enroll {enrollment.get('name', '')}: {warning}"
         for enrollment in _enrollments(pki_body(data))
