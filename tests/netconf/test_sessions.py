@@ -57,11 +57,25 @@ def lock_with_retry(agent: RunningAgent) -> str:
             return str(session.session_id)
 
 
+def log_contains(agent: RunningAgent, text: str, timeout: float = CLEANUP_DEADLINE) -> bool:
+    """Poll the agent log until it contains `text`, for at most `timeout` seconds.
+
+    The agent writes a session's last log line after it has sent the reply,
+    so a client can see the reply before that line is in the log.
+    """
+    deadline = time.monotonic() + timeout
+    while text not in agent.log():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_close_session_ends_session(agent: RunningAgent) -> None:
     session = agent.connect()
     session.close_session()
     assert not session.connected
-    assert "session closed (close-session)" in agent.log()
+    assert log_contains(agent, "session closed (close-session)")
 
 
 @needs_rpc_layer
@@ -76,7 +90,7 @@ def test_kill_session_ends_target_only(agent: RunningAgent) -> None:
         assert killer.connected
         reply = killer.get_config("running")
         assert reply.ok
-    assert f"[session={target.session_id} user=admin] session closed (killed)" in agent.log()
+    assert log_contains(agent, f"[session={target.session_id} user=admin] session closed (killed)")
 
 
 @needs_rpc_layer
@@ -130,7 +144,7 @@ def test_abrupt_drop_releases_lock_and_cpu(agent: RunningAgent) -> None:
     time.sleep(CPU_WINDOW)
     used = process_cpu_seconds(agent.proc.pid) - before
     assert used < MAX_IDLE_CPU_SECONDS
-    assert "session closed (dropped)" in agent.log()
+    assert log_contains(agent, "session closed (dropped)")
 
 
 def test_abrupt_drop_mid_message_leaves_cpu_idle(agent: RunningAgent) -> None:
@@ -142,10 +156,7 @@ def test_abrupt_drop_mid_message_leaves_cpu_idle(agent: RunningAgent) -> None:
         client.drop()
 
     asyncio.run(drop_mid_message())
-    deadline = time.monotonic() + CLEANUP_DEADLINE
-    while "session closed (dropped)" not in agent.log() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "session closed (dropped)" in agent.log()
+    assert log_contains(agent, "session closed (dropped)")
     assert agent.proc is not None
     before = process_cpu_seconds(agent.proc.pid)
     time.sleep(CPU_WINDOW)
