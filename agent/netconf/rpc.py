@@ -97,7 +97,7 @@ class RPCProcessor:
         schema = self.services.schema
         modules = []
         for module in schema.modules():
-            if not schema.context.get_module(module.name).implemented():
+            if not _announced_in_hello(schema.context.get_module(module.name)):
                 continue
             uri = f"{module.namespace}?module={module.name}"
             if module.revision:
@@ -188,6 +188,21 @@ class RPCProcessor:
         stamp = event_time.isoformat().replace("+00:00", "Z")
         return (f'<notification xmlns="{control.NOTIFICATION_NS}"><eventTime>{stamp}</eventTime>'
                 f"{content}</notification>").encode()
+
+
+# The yang-version of a parsed module as libyang 2 stores it in
+# lysp_module.version: 0 or 1 for YANG 1.0, 2 for YANG 1.1.
+_YANG_VERSION_1_1 = 2
+
+
+def _announced_in_hello(module: libyang.Module) -> bool:
+    # RFC 7950 §5.6.4 and §1.1: a server announces its YANG 1.1 modules only
+    # in ietf-yang-library, never as module capabilities in the hello, so only
+    # implemented YANG 1.0 modules are listed there (RFC 6020 §5.6.4).
+    if not module.implemented():
+        return False
+    parsed = module.cdata.parsed
+    return not parsed or parsed.version < _YANG_VERSION_1_1
 
 
 def _for_base_1_0(error: RPCError) -> RPCError:

@@ -172,6 +172,22 @@ def test_capabilities_list_what_is_implemented(harness: Harness) -> None:
     assert not any(":url:" in uri for uri in capabilities)
     assert any(uri.startswith("urn:ietf:params:netconf:capability:with-defaults:1.0"
                               "?basic-mode=explicit") for uri in capabilities)
-    assert any("module=pki-agent&revision=2026-12-04" in uri for uri in capabilities)
+    assert not any("module=pki-agent&" in uri for uri in capabilities)
+    assert any("?module=ietf-netconf&revision=" in uri for uri in capabilities)
     assert any(uri.startswith("urn:ietf:params:netconf:capability:yang-library:1.1")
                for uri in capabilities)
+
+
+def test_hello_omits_yang_1_1_modules(harness: Harness) -> None:
+    # RFC 7950 §5.6.4: YANG 1.1 modules are announced only in ietf-yang-library.
+    schema = harness.processor.services.schema
+    announced = {uri.split("?module=", 1)[1].split("&", 1)[0]
+                 for uri in harness.processor.capabilities() if "?module=" in uri}
+    library = schema.yang_library()
+    listed = {value for _, value in library.leaf_values(
+        "/ietf-yang-library:yang-library/module-set/module/name")}
+
+    assert "pki-agent" not in announced
+    assert "ietf-yang-library" not in announced
+    assert {"ietf-netconf", "ietf-netconf-with-defaults", "ietf-netconf-monitoring"} <= announced
+    assert "pki-agent" in listed
