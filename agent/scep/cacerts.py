@@ -99,6 +99,11 @@ class TrustedCA:
     root: x509.Certificate
     intermediates: tuple[x509.Certificate, ...]
     ras: tuple[x509.Certificate, ...]
+    """RA certificates: the recipient first, then the signer, then any others.
+
+    Certificates with the same role follow in SHA-256 fingerprint order, so
+    the daemon labels the same certificates alike in every run.
+    """
     recipient: x509.Certificate
     """The certificate that requests are encrypted to."""
     signer: x509.Certificate
@@ -132,6 +137,19 @@ def _select(
     if not ras and fallback is not None:
         return fallback
     raise NoRACertificate("encryption" if usage == "key_encipherment" else "signature verification")
+
+
+def _by_role(
+    ras: Sequence[x509.Certificate], recipient: x509.Certificate, signer: x509.Certificate
+) -> tuple[x509.Certificate, ...]:
+    """Order RAs by role (recipient, signer, other), then by SHA-256 fingerprint."""
+    # The recipient is listed last, so it keeps rank 0 when it is also the signer.
+    ranks = {signer: 1, recipient: 0}
+
+    def rank(certificate: x509.Certificate) -> tuple[int, bytes]:
+        return ranks.get(certificate, 2), certificate.fingerprint(hashes.SHA256())
+
+    return tuple(sorted(ras, key=rank))
 
 
 def _issuing_ca(root: x509.Certificate, cas: Sequence[x509.Certificate]) -> x509.Certificate:
@@ -210,12 +228,14 @@ class CACertificates:
         cas = [c for c in others if _is_ca(c)]
         ras = [c for c in others if not _is_ca(c)]
         issuing = _issuing_ca(root, [root, *cas])
+        recipient = _select(ras, "key_encipherment", issuing)
+        signer = _select(ras, "digital_signature", issuing)
         return TrustedCA(
             root=root,
             intermediates=tuple(_ordered(cas)),
-            ras=tuple(_ordered(ras)),
-            recipient=_select(ras, "key_encipherment", issuing),
-            signer=_select(ras, "digital_signature", issuing),
+            ras=_by_role(ras, recipient, signer),
+            recipient=recipient,
+            signer=signer,
             issuing_ca=issuing,
         )
 

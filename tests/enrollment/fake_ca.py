@@ -59,12 +59,18 @@ def _certificate(subject: x509.Name, key: rsa.RSAPublicKey, issuer: x509.Name,
 
 @dataclass
 class FakeCA:
-    """A root, an issuing CA and two RAs (signing and encryption), as NDES has."""
+    """A root, an issuing CA and two RAs (signing and encryption), as NDES has.
+
+    The signing RA expires one day after the encryption RA, so code that
+    orders RAs by expiry puts them in the opposite order to their roles.
+    """
 
     mode: str = "issue"
     lifetime: datetime.timedelta = datetime.timedelta(days=10)
     messages: list[Message] = field(default_factory=list)
     subjects: dict[str, x509.Name] = field(default_factory=dict)
+    cacert_order: tuple[int, ...] = (3, 0, 2, 1)
+    """GetCACert order, as indexes into (root, issuing, RA 0, RA 1)."""
 
     def __post_init__(self) -> None:
         start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
@@ -77,7 +83,8 @@ class FakeCA:
         self.ras = tuple(
             _certificate(_name(f"Fake RA {index}"), rsa_key(22 + index).public_key(),
                          self.issuing.subject, self.issuing_key, False,
-                         _usage(sign=index == 0, encrypt=index == 1), start, year)
+                         _usage(sign=index == 0, encrypt=index == 1), start,
+                         year - datetime.timedelta(days=index))
             for index in range(2))
 
     def fingerprint(self) -> str:
@@ -108,7 +115,8 @@ class FakeClient:
         return CAPABILITIES
 
     def get_ca_cert(self) -> CACertificates:
-        return CACertificates((self.ca.ras[1], self.ca.root, self.ca.ras[0], self.ca.issuing))
+        certificates = (self.ca.root, self.ca.issuing, *self.ca.ras)
+        return CACertificates(tuple(certificates[index] for index in self.ca.cacert_order))
 
     def enroll(self, trusted: Any, caps: Any, request: EnrollmentRequest) -> Issued | Pending:
         del trusted, caps

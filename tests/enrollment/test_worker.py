@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,24 @@ def test_discovery_stores_labelled_rows(tmp_path: Path) -> None:
     assert rows["win-srv"].certificate == ca.root
     assert rows["win-srv"].role is CARole.ROOT
     assert rows[intermediate].role is CARole.INTERMEDIATE
-    assert {rows["win-srv+ra"].certificate, rows["win-srv+ra-2"].certificate} == set(ca.ras)
-    by_certificate = {row.certificate: label for label, row in rows.items()}
-    assert result.encryption_certificate == by_certificate[ca.ras[1]]
-    assert result.signer_certificate == by_certificate[ca.ras[0]]
+    assert rows["win-srv+ra"].certificate == ca.ras[1]
+    assert rows["win-srv+ra-2"].certificate == ca.ras[0]
+    assert result.encryption_certificate == "win-srv+ra"
+    assert result.signer_certificate == "win-srv+ra-2"
     assert result.capabilities == ("POSTPKIOperation", "Renewal", "AES", "SHA-256")
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_discovery_ra_labels_by_role(tmp_path: Path, order: tuple[int, ...]) -> None:
+    ca = FakeCA(cacert_order=order)
+    worker = new_worker(tmp_path, ca)
+
+    worker.discover(server_config(ca))
+
+    rows = {row.label: row for row in worker.store.ca_certificates()}
+    # The encryption RA (the recipient of requests) comes first, the signer second.
+    assert rows["win-srv+ra"].certificate == ca.ras[1]
+    assert rows["win-srv+ra-2"].certificate == ca.ras[0]
 
 
 def test_discovery_conflict_leaves_table(tmp_path: Path) -> None:

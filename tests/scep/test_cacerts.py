@@ -45,6 +45,25 @@ def test_ndes_roles_by_key_usage(pki: PKIFactory) -> None:
         assert set(ca.ras) == {signing.certificate, encryption.certificate}
 
 
+def test_ra_order_by_role(pki: PKIFactory) -> None:
+    root = pki.issue("root", ca=True)
+    # The signer expires last, so an order by expiry would put it first.
+    signing = pki.issue("ra-sign", root, usage=key_usage(digital_signature=True),
+                        not_after=NOW + datetime.timedelta(days=4000))
+    encryption = pki.issue("ra-enc", root, usage=key_usage(key_encipherment=True))
+    others = [pki.issue(f"ra-other-{index}", root, usage=key_usage(key_encipherment=True),
+                        not_after=NOW + datetime.timedelta(days=100 + index)).certificate
+              for index in range(2)]
+    certificates = [root.certificate, signing.certificate, encryption.certificate, *others]
+    expected_others = sorted(others, key=lambda c: fingerprint(c))
+
+    for order in itertools.permutations(certificates):
+        ca = _verify(list(order), fingerprint(root.certificate))
+        assert ca.ras[0] == encryption.certificate
+        assert ca.ras[1] == signing.certificate
+        assert list(ca.ras[2:]) == expected_others
+
+
 def test_ra_without_key_usage_over_ca(pki: PKIFactory) -> None:
     root = pki.issue("root", ca=True)
     issuing = pki.issue("issuing", root, ca=True)
