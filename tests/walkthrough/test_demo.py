@@ -67,6 +67,7 @@ def test_demo_issues_both_and_stops(tmp_path: Path) -> None:
     demo_dir = tmp_path / "demo-state"
     try:
         output = _run_demo(demo_dir)
+        assert "[1/7] Environment ready: scripts/setup " in output
         assert "[6/7]" in output
         assert "PENDING" in output.split("[6/7]", 1)[1].split("[7/7]", 1)[0]
         hashes = _issued_hashes(output)

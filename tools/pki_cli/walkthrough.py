@@ -266,10 +266,24 @@ def step_start_cas(run: Walkthrough, openxpki_challenge: str) -> None:
     run.cas["win-srv"] = start_ca(run, "win-srv", "ndes")
 
 
+def port_note(preferred: int, chosen: int, env_file: Path) -> str | None:
+    """Return the line that reports a port other than ``preferred``, or None.
+
+    ``preferred`` 0 asks for any free port, so no port was taken from the operator.
+    """
+    if preferred == 0 or chosen == preferred:
+        return None
+    return f"  port {preferred} is taken, so the agent listens on port {chosen} ({env_file} has it)"
+
+
 def step_start_agent(run: Walkthrough) -> None:
     _step(3, "Starting the agent")
     authorized_keys = write_client_key(run)
-    run.agent_port = pick_port(HOST, int(os.environ.get("PKI_DEMO_PORT", DEFAULT_AGENT_PORT)))
+    preferred = int(os.environ.get("PKI_DEMO_PORT", DEFAULT_AGENT_PORT))
+    run.agent_port = pick_port(HOST, preferred)
+    note = port_note(preferred, run.agent_port, run.demo_dir / "env")
+    if note:
+        say(note)
     state_dir = run.demo_dir / "agent"
     command = [sys.executable, "-m", "agent", "serve", "--state-dir", str(state_dir),
                "--listen", HOST, "--port", str(run.agent_port),
@@ -375,6 +389,43 @@ def print_closing(run: Walkthrough) -> None:
     say(f"Stop them: {stop}")
 
 
+SETUP_LOG_VARIABLE = "PKI_DEMO_SETUP_LOG"
+"""Environment variable with the file that contains what scripts/setup printed."""
+
+# The line that scripts/setup prints before each action, and the step 1 text for it.
+SETUP_ACTIONS = (
+    ("setup: installing Debian packages: ", "installed the Debian packages {rest}"),
+    ("setup: creating .venv", "created .venv"),
+    ("setup: installing Python packages", "installed the Python packages into .venv"),
+)
+
+
+def read_setup_log() -> str | None:
+    """Return what scripts/setup printed in this run, or None when it did not run."""
+    path = os.environ.get(SETUP_LOG_VARIABLE)
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def describe_setup(log: str | None) -> str:
+    """Return the title of step 1: what scripts/setup did, or that it did not run."""
+    if log is None:
+        return "Environment: .venv as it is (scripts/setup did not run)"
+    done = []
+    for line in log.splitlines():
+        for prefix, text in SETUP_ACTIONS:
+            if line.startswith(prefix):
+                done.append(text.format(rest=line.removeprefix(prefix).strip()))
+    if not done:
+        return ("Environment ready: scripts/setup found the Debian packages and .venv "
+                "in place and installed nothing")
+    return f"Environment ready: scripts/setup {', '.join(done)}"
+
+
 def run_start(demo_dir: Path) -> int:
     """Run the whole walkthrough. On failure, stop what it started and return 1."""
     stopped = stop_all(demo_dir)
@@ -387,7 +438,7 @@ def run_start(demo_dir: Path) -> int:
     openxpki_challenge = secrets.token_hex(8)
     say(f"pki-agent walkthrough: enroll two certificates from two local test CAs "
         f"(state in {demo_dir})")
-    _step(1, "Environment ready: scripts/setup installed the Debian packages and .venv")
+    _step(1, describe_setup(read_setup_log()))
     try:
         step_start_cas(run, openxpki_challenge)
         step_start_agent(run)
