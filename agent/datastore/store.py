@@ -153,6 +153,21 @@ class Datastores:
                                        f"{held.session_id}, not by this session")
         del self._locks[name]
         logger.info("session %d unlocked the %s datastore", session_id, name)
+        self._discard_after_lock(name, session_id)
+
+    def _discard_after_lock(self, name: DatastoreName, session_id: int) -> None:
+        """Drop the candidate changes made under a lock that was just released.
+
+        RFC 6241 §8.3.5.2: releasing the candidate lock, by unlock or by the
+        end of the holder's session, discards its uncommitted changes. A
+        lock is granted only on an unmodified candidate, so every change
+        it holds now was made by the lock holder.
+        """
+        if name is not DatastoreName.CANDIDATE or self._candidate is None:
+            return
+        self._version += 1
+        self._candidate = None
+        logger.info("discarded the uncommitted candidate changes of session %d", session_id)
 
     def _check_writable(self, name: DatastoreName, session_id: int) -> None:
         held = self._locks.get(name)
@@ -165,6 +180,7 @@ class Datastores:
             if held.session_id == session_id:
                 del self._locks[name]
                 logger.info("released the %s lock of ended session %d", name, session_id)
+                self._discard_after_lock(name, session_id)
         pending = self._pending
         if pending is not None and pending.session_id == session_id and pending.persist is None:
             logger.info("session %d ended before confirming its commit; rolling back", session_id)
