@@ -31,6 +31,9 @@ NEW_SERVER_KEYS = ("label", "url", "fingerprint")
 _SERVER_REFERENCE = re.compile(r"/cert/enroll\[name='(?P<name>[^']*)'\]/server$")
 _RPC_NAME = re.compile(r"/pki-agent:(?P<rpc>renew-now|re-enroll)/name$")
 _MANDATORY = re.compile(r'Mandatory node "(?P<leaf>[^"]+)"')
+# The same error with a data path, in case the agent reports one instead of
+# libyang's schema location.
+_MANDATORY_PATH = re.compile(r"/enroll-server(\[id='\d+'\])?/(?P<leaf>label|url|fingerprint)$")
 _NO_DATA = re.compile(r"no data exists at .* to delete")
 
 
@@ -74,6 +77,8 @@ def _server_reference(command: Command, error: ConfigError, configured: Configur
         return (f"enroll-server {command.server_id} ({label}) is used by enrollment {name}: "
                 f"delete the enrollment or give it another server first")
     label = _leaf_value(command, "server") or configured.enrollments.get(name, "")
+    if not label:
+        return None
     return (f"cert enroll {name}: server {label!r} is not the label of any enroll-server; "
             f"configured labels: {configured.labels_text()}")
 
@@ -87,6 +92,8 @@ def _rpc_name(command: Command, error: ConfigError, configured: Configured) -> s
 
 def _mandatory(command: Command, error: ConfigError, configured: Configured) -> str | None:
     match = _MANDATORY.search(error.message)
+    if match is None and error.tag == "data-missing":
+        match = _MANDATORY_PATH.search(error.path)
     if match is None or not isinstance(command, SetServer):
         return None
     return (f"enroll-server {command.server_id}: {match['leaf']} missing; "
@@ -113,7 +120,8 @@ def needs_context(errors: Sequence[ConfigError]) -> bool:
     """Return whether any error may be reworded, so the configuration is worth reading."""
     return any(
         _SERVER_REFERENCE.search(error.path) or _RPC_NAME.search(error.path)
-        or _MANDATORY.search(error.message) or _NO_DATA.search(error.message)
+        or _MANDATORY.search(error.message) or _MANDATORY_PATH.search(error.path)
+        or _NO_DATA.search(error.message)
         for error in errors
     )
 
