@@ -70,3 +70,11 @@ def test_invalid_now() -> None:
 def test_now_without_offset_rejected() -> None:
     with pytest.raises(UsageError):
         parse_options(["--now", "2026-12-04T21:00:00", "show"])
+
+
+def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_options(["--help"])
+    text = capsys.readouterr().out
+    assert "  3  no NETCONF session" in text
+    assert "  4  'cert show NAME' or 'enroll-server show ID' found no such object" in text

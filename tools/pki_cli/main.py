@@ -106,8 +106,8 @@ commands:
 Options may come before or after the command words. Put "--" before the
 command words when a value starts with "-".
 
-Values of keysize, renewal-threshold, poll-interval, server-check-interval
-and san are checked before anything is sent.
+Values of keysize, renewal-threshold, poll-interval, server-check-interval,
+labels and san are checked before anything is sent.
 
 Times are shown in UTC. Exit codes:
   0  success
