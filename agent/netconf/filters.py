@@ -6,13 +6,46 @@ import re
 from dataclasses import dataclass
 
 import libyang
+from _libyang import ffi, lib
 from lxml import etree
 
 from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.schema import Schema
 from agent.schema.filters import subtree_to_xpaths
+from agent.schema.tree import take_issues
 
 _PREFIXED_NAME = re.compile(r"(?<![\w.\-:'\"])([A-Za-z_][\w.\-]*):(?=[A-Za-z_*])")
+
+# Limits on client XPath filters. libyang evaluates XPath with no time
+# limit on the event loop, so every other session waits for it. A
+# predicate that reaches outside the node it tests makes evaluation cost
+# grow with the square of the tree size or worse: one get with
+# `//*[count(//*[count(//*) > 0]) > 0]` kept an agent with one enrollment
+# busy for 21 s. Predicates may therefore only look down into the node
+# they test, and the length and the number of `//` steps are bounded.
+MAX_XPATH_LENGTH = 1024
+MAX_DESCENDANT_STEPS = 3
+MAX_PREDICATE_DEPTH = 4
+_TOP_LEVEL_AXES = frozenset({"child", "descendant", "descendant-or-self", "self", "parent",
+                             "attribute"})
+_PREDICATE_AXES = frozenset({"child", "self", "attribute"})
+# current() and deref() jump out of the tested node, and re-match() runs a
+# backtracking regular expression on every node.
+_FUNCTIONS = frozenset({
+    "last", "position", "count", "local-name", "namespace-uri", "name", "string", "concat",
+    "starts-with", "contains", "substring-before", "substring-after", "substring",
+    "string-length", "normalize-space", "translate", "boolean", "not", "true", "false",
+    "number", "sum", "floor", "ceiling", "round", "derived-from", "derived-from-or-self",
+    "enum-value", "bit-is-set",
+})
+_NODE_TYPES = frozenset({"node", "text", "comment", "processing-instruction"})
+_COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
+_XPATH_TOKEN = re.compile(r"""\s*(?:
+    (?P<literal>"[^"]*"|'[^']*')
+  | (?P<number>\d+(?:\.\d*)?|\.\d+)
+  | (?P<name>[A-Za-z_][\w.\-]*(?::(?:[A-Za-z_][\w.\-]*|\*))?)
+  | (?P<operator>//|::|\.\.|!=|<=|>=|[/()\[\]@,|=<>+*.\-$])
+)""", re.VERBOSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +76,12 @@ def parse_data_filter(schema: Schema, element: etree._Element | None) -> DataFil
             raise RPCError(ErrorType.PROTOCOL, ErrorTag.MISSING_ATTRIBUTE,
                            "an xpath filter needs a select attribute",
                            info=(("bad-attribute", "select"), ("bad-element", "filter")))
-        return DataFilter((xpath_to_libyang(schema, select, element.nsmap),), None)
+        if select.strip() == "/":
+            return None  # the root node: everything, as with no filter
+        check_xpath_cost(select)
+        xpath = xpath_to_libyang(schema, select, element.nsmap)
+        _check_syntax(schema, xpath)
+        return DataFilter((xpath,), None)
     if kind != "subtree":
         raise RPCError(ErrorType.PROTOCOL, ErrorTag.BAD_ATTRIBUTE,
                        f"unknown filter type {kind!r}",
@@ -53,6 +91,22 @@ def parse_data_filter(schema: Schema, element: etree._Element | None) -> DataFil
                                lambda name: _top_level_modules(schema, name))
     modules = frozenset(xpath[1:].split(":", 1)[0] for xpath in xpaths)
     return DataFilter(tuple(xpaths), modules)
+
+
+def invalid_filter(reason: str) -> RPCError:
+    """Build the rpc-error for an xpath filter that is rejected before or during evaluation."""
+    return RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE,
+                    f"invalid xpath filter: {reason}", info=(("bad-element", "filter"),))
+
+
+def _check_syntax(schema: Schema, xpath: str) -> None:
+    """Compile the XPath against the schema, so a syntax error is reported even on empty data."""
+    node_set = ffi.new("struct ly_set **")
+    if lib.lys_find_xpath(schema.context.cdata, ffi.NULL, xpath.encode(), 0,
+                          node_set) != lib.LY_SUCCESS:
+        issues = take_issues(schema.context)
+        raise invalid_filter("; ".join(issue.message for issue in issues) or "syntax error")
+    lib.ly_set_free(node_set[0], ffi.NULL)
 
 
 def xpath_to_libyang(schema: Schema, select: str, nsmap: dict[str | None, str]) -> str:
@@ -86,3 +140,136 @@ def _top_level_modules(schema: Schema, name: str) -> list[str]:
         if found is not None:
             modules.append(mod.name())
     return modules
+
+
+Token = tuple[str, str]
+_OPERATOR_NAMES = frozenset({"and", "or", "div", "mod"})
+_TOP_LEVEL_OPERATORS = frozenset({"/", "//", "|", "*", ".", "..", "@", "::", "[", "(", ")"})
+
+
+def _tokenize(select: str) -> list[Token]:
+    tokens: list[Token] = []
+    position = 0
+    text = select.rstrip()
+    while position < len(text):
+        match = _XPATH_TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise invalid_filter(f"unexpected character {text[position:].strip()[:1]!r}")
+        kind = match.lastgroup
+        assert kind is not None
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def check_xpath_cost(select: str) -> None:
+    """Reject an xpath filter whose evaluation cost could grow faster than the data.
+
+    Raises:
+        RPCError: invalid-value, naming the construct that is not allowed.
+    """
+    if len(select) > MAX_XPATH_LENGTH:
+        raise invalid_filter(f"the expression has {len(select)} characters, "
+                             f"more than the maximum of {MAX_XPATH_LENGTH}")
+    tokens = _tokenize(select)
+    ends = _operand_ends(tokens)
+    stack: list[str] = []
+    closed = ""
+    descendant_steps = 0
+    for index, (kind, text) in enumerate(tokens):
+        previous = tokens[index - 1] if index else ("", "")
+        following = tokens[index + 1][1] if index + 1 < len(tokens) else ""
+        in_predicate = "[" in stack
+        if not stack and not _is_path_token(kind, text, following):
+            raise invalid_filter(f"{select!r} is not a location path, so it selects no nodes")
+        if kind == "name":
+            descendant_steps += _check_name(text, following, in_predicate)
+        elif text in ("[", "("):
+            stack.append("[" if text == "[" else _paren_kind(previous))
+            if stack.count("[") > MAX_PREDICATE_DEPTH:
+                raise invalid_filter(f"predicates nest deeper than {MAX_PREDICATE_DEPTH} levels")
+        elif text in ("]", ")"):
+            if not stack or (stack[-1] == "[") != (text == "]"):
+                raise invalid_filter(f"unbalanced {text!r}")
+            closed = stack.pop()
+        elif text in _COMPARISONS:
+            _check_comparison(previous, closed, tokens[index + 1:index + 3])
+        else:
+            descendant_steps += _check_operator(text, index > 0 and ends[index - 1],
+                                                in_predicate)
+    if stack:
+        raise invalid_filter(f"unclosed {stack[-1][0]!r}")
+    if descendant_steps > MAX_DESCENDANT_STEPS:
+        raise invalid_filter(f"more than {MAX_DESCENDANT_STEPS} descendant steps ('//')")
+
+
+def _is_path_token(kind: str, text: str, following: str) -> bool:
+    if kind == "name":
+        return following != "(" or text in _NODE_TYPES
+    return kind == "operator" and text in _TOP_LEVEL_OPERATORS
+
+
+def _paren_kind(previous: Token) -> str:
+    kind, text = previous
+    return "call" if kind == "name" and text not in _NODE_TYPES else "("
+
+
+def _check_name(text: str, following: str, in_predicate: bool) -> int:
+    """Check a function or axis name and return 1 for a descendant axis."""
+    if following == "(" and text not in _NODE_TYPES and text not in _FUNCTIONS:
+        raise invalid_filter(f"the function {text}() is not allowed in filters")
+    if following != "::":
+        return 0
+    axes = _PREDICATE_AXES if in_predicate else _TOP_LEVEL_AXES
+    if text not in axes:
+        where = "inside a predicate" if in_predicate else "in filters"
+        raise invalid_filter(f"the {text} axis is not allowed {where}")
+    return 1 if text.startswith("descendant") else 0
+
+
+def _operand_ends(tokens: list[Token]) -> list[bool]:
+    """Mark the tokens that end an operand, after which `/` continues a path.
+
+    XPath 1.0 §3.7: `*` and the names and, or, div and mod are operators
+    exactly when they follow the end of an operand.
+    """
+    ends: list[bool] = []
+    for kind, text in tokens:
+        after_operand = bool(ends) and ends[-1]
+        if kind in ("literal", "number") or text in (")", "]", ".", ".."):
+            ends.append(True)
+        elif kind == "name":
+            ends.append(not (after_operand and text in _OPERATOR_NAMES))
+        elif text == "*":
+            ends.append(not after_operand)
+        else:
+            ends.append(False)
+    return ends
+
+
+def _check_operator(text: str, after_operand: bool, in_predicate: bool) -> int:
+    """Check a path operator and return 1 for a descendant step."""
+    if text == "$":
+        raise invalid_filter("variables are not defined in filters")
+    if not in_predicate:
+        return 1 if text == "//" else 0
+    if text in ("//", ".."):
+        raise invalid_filter(f"{text!r} is not allowed inside a predicate, "
+                             "which may only test the children of its node")
+    if text == "/" and not after_operand:
+        raise invalid_filter("an absolute path is not allowed inside a predicate, "
+                             "which may only test the children of its node")
+    return 0
+
+
+def _check_comparison(previous: Token, closed: str, following: list[Token]) -> None:
+    """Require a scalar on one side, because comparing two node-sets costs their product."""
+    kind, text = previous
+    left_scalar = kind in ("literal", "number") or (text == ")" and closed == "call")
+    right_kind, right_text = following[0] if following else ("", "")
+    after = following[1][1] if len(following) > 1 else ""
+    right_scalar = right_kind in ("literal", "number") or right_text == "-" or (
+        right_kind == "name" and after == "(" and right_text not in _NODE_TYPES)
+    if not (left_scalar or right_scalar):
+        raise invalid_filter("a comparison needs a literal, a number or a function call "
+                             "on one side")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from agent.datastore import DatastoreName, default_state
 from agent.hooks import JSONData, StateProvider
-from agent.netconf.filters import DataFilter, parse_data_filter
+from agent.netconf.filters import DataFilter, invalid_filter, parse_data_filter
 from agent.netconf.monitoring import netconf_state
 from agent.netconf.request import Request, datastore_of, with_defaults_of
 from agent.schema import DataInvalidError, DataTree, release_soon
-from agent.schema.filters import prune_json, select
+from agent.schema.filters import InvalidXPathError, prune_json, select
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,37 @@ _MAX_CUT_XPATHS = 8
 _DENIED_PATHS = ("/pki-agent:pki/cert/enroll/password",)
 
 
+# Per live datastore tree: (datastores version, copy without denied nodes).
+_READABLE: weakref.WeakKeyDictionary[DataTree, tuple[int, DataTree]] = \
+    weakref.WeakKeyDictionary()
+
+
 def _pick(tree: DataTree, data_filter: DataFilter | None) -> DataTree:
     if data_filter is None:
         return tree.copy()
-    return select(tree, list(data_filter.xpaths))
+    try:
+        return select(tree, list(data_filter.xpaths))
+    except InvalidXPathError as exc:
+        raise invalid_filter(exc.reason) from None
+
+
+def _readable(request: Request, name: DatastoreName) -> DataTree:
+    """Return a datastore without its default-deny-all nodes, for filters to run on.
+
+    The nodes are removed before any filter runs, so that no predicate,
+    content-match node or string-value can test a challenge password. The
+    copy is kept until the datastores' version changes, which keeps a
+    filtered get as cheap as a lookup.
+    """
+    datastores = request.services.datastores
+    live = datastores.tree(name)
+    cached = _READABLE.get(live)
+    if cached is not None and cached[0] == datastores.version:
+        return cached[1]
+    readable = live.copy()
+    strip_denied(readable)
+    _READABLE[live] = (datastores.version, readable)
+    return readable
 
 
 def strip_denied(tree: DataTree) -> None:
@@ -51,7 +79,7 @@ async def get_config(request: Request) -> str:
     source = datastore_of(request, "source")
     data_filter = parse_data_filter(services.schema, request.params.get("filter"))
     if data_filter is not None:
-        return _data_reply(_pick(services.datastores.tree(source), data_filter), request)
+        return _data_reply(_pick(_readable(request, source), data_filter), request)
     # The whole datastore prints the same text until some datastore changes.
     version = services.datastores.version
     mode = with_defaults_of(request)
@@ -65,7 +93,9 @@ async def get_config(request: Request) -> str:
 async def get(request: Request) -> str:
     services = request.services
     data_filter = parse_data_filter(services.schema, request.params.get("filter"))
-    tree = _pick(services.datastores.tree(DatastoreName.RUNNING), data_filter)
+    running = services.datastores.tree(DatastoreName.RUNNING)
+    tree = running.copy() if data_filter is None else _pick(
+        _readable(request, DatastoreName.RUNNING), data_filter)
     if data_filter is None or data_filter.wants("pki-agent"):
         for state in _state_trees(request, data_filter):
             tree.merge(state, consume=True)
@@ -130,6 +160,7 @@ def _versioned_state(request: Request, provider: StateProvider, version: Hashabl
         except DataInvalidError as exc:
             logger.error("a state provider returned invalid data, left out: %s", exc)
             return []
+        strip_denied(tree)
         services.state_trees.store(provider, version, tree)
     return [_pick(tree, data_filter)]
 
@@ -143,6 +174,7 @@ def _parse_documents(documents: list[JSONData], request: Request,
         except DataInvalidError as exc:
             logger.error("a state provider returned invalid data, left out: %s", exc)
             continue
+        strip_denied(parsed)
         trees.append(_pick(parsed, data_filter) if data_filter else parsed)
     return trees
 

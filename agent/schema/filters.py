@@ -10,16 +10,45 @@ import libyang
 from _libyang import ffi, lib
 from lxml import etree
 
-from agent.schema.tree import DataTree
+from agent.errors import AgentError
+from agent.schema.tree import DataTree, take_issues
 
 ModuleForNamespace = Callable[[str], "str | None"]
 
 
+class InvalidXPathError(AgentError):
+    """libyang could not evaluate a filter XPath; `reason` is its message."""
+
+    def __init__(self, xpath: str, reason: str) -> None:
+        self.xpath = xpath
+        self.reason = reason
+        super().__init__(f"invalid xpath {xpath!r}: {reason}")
+
+
 def quote_literal(value: str) -> str:
-    # XPath 1.0 literals have no escape, so pick the quote the value lacks.
+    """Quote a value for a libyang data path, whose predicates take no concat().
+
+    XPath 1.0 literals have no escape, so pick the quote the value lacks.
+    NOTE: a value with both quote kinds cannot be written this way; filters
+    use xpath_literal() instead.
+    """
     if "'" not in value:
         return f"'{value}'"
     return f'"{value}"'
+
+
+def xpath_literal(value: str) -> str:
+    """Return an XPath 1.0 expression whose string value is exactly `value`.
+
+    A value with both quote kinds is built with concat() from pieces that
+    each lack one of them, so no value can end the literal early.
+    """
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    pieces = [f"'{piece}'" for piece in value.split("'")]
+    return "concat(" + ", \"'\", ".join(pieces) + ")"
 
 
 def _local(element: etree._Element) -> tuple[str | None, str]:
@@ -77,7 +106,7 @@ def _translate(
             predicates.append((step, (child.text or "").strip()))
         else:
             others.append((step, child, child_module))
-    selected = path + "".join(f"[{step}={quote_literal(value)}]" for step, value in predicates)
+    selected = path + "".join(f"[{step}={xpath_literal(value)}]" for step, value in predicates)
     if not others:
         out.append(selected)
         return
@@ -90,9 +119,30 @@ def select(tree: DataTree, xpaths: list[str]) -> DataTree:
     """Copy the subtrees the XPaths select, with their ancestors and list keys."""
     result = DataTree(tree.context, None)
     for xpath in xpaths:
-        for node in tree.select(xpath):
+        for node in find_xpath(tree, xpath):
             _copy_with_parents(result, node)
     return result
+
+
+def find_xpath(tree: DataTree, xpath: str) -> list[libyang.DNode]:
+    """Return the nodes an XPath 1.0 expression selects.
+
+    Raises:
+        InvalidXPathError: the expression is invalid, or its result is not a node-set.
+    """
+    root = tree.root
+    if root is None:
+        return []
+    node_set = ffi.new("struct ly_set **")
+    if lib.lyd_find_xpath(root.cdata, xpath.encode(), node_set) != lib.LY_SUCCESS:
+        issues = take_issues(tree.context)
+        reason = "; ".join(issue.message for issue in issues) or "libyang cannot evaluate it"
+        raise InvalidXPathError(xpath, reason)
+    found = node_set[0]
+    try:
+        return [libyang.DNode.new(tree.context, found.dnodes[i]) for i in range(found.count)]
+    finally:
+        lib.ly_set_free(found, ffi.NULL)
 
 
 def _copy_with_parents(result: DataTree, node: libyang.DNode) -> None:
