@@ -17,7 +17,12 @@ class SCEPError(AgentError):
 
 
 class TransportError(SCEPError):
-    """The HTTP exchange failed: status, timeout, refused connection, or a non-CMS body."""
+    """The HTTP exchange failed: status, timeout, refused connection, or a non-CMS body.
+
+    `reason` is operator text that names the host or URL, such as
+    "connection refused by 127.0.0.1:9", because the server's status
+    message shows it as it is.
+    """
 
     retryable = True
 
@@ -26,8 +31,7 @@ class TransportError(SCEPError):
         self.url = url
         self.reason = reason
         self.status = status
-        status_text = f"HTTP {status}: " if status is not None else ""
-        super().__init__(f"SCEP {operation} to {url} failed: {status_text}{reason}")
+        super().__init__(f"SCEP {operation} failed: {reason}")
 
 
 class CARejected(SCEPError):

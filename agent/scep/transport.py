@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 from agent.scep.errors import TransportError
+from agent.scep.transport_errors import describe_failure, describe_status
 
 logger = logging.getLogger(__name__)
 
@@ -76,26 +78,22 @@ class HTTPTransport:
             response = self.session.request(
                 method, target, data=body, headers=headers, timeout=self.timeout, stream=True
             )
+            # The body is read through urllib3, whose errors requests does not wrap.
             content = response.raw.read(MAX_REPLY_SIZE + 1, decode_content=True)
             response.close()
-        except requests.Timeout as exc:
-            raise TransportError(operation, self.url, f"timed out: {exc}") from exc
-        except (requests.RequestException, OSError) as exc:
-            raise TransportError(operation, self.url, str(exc)) from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = describe_failure(exc, self.url, *self.timeout)
+            raise TransportError(operation, self.url, reason) from exc
         if len(content) > MAX_REPLY_SIZE:
-            raise TransportError(operation, self.url, f"reply larger than {MAX_REPLY_SIZE} bytes")
-        if response.status_code != 200:
             raise TransportError(
-                operation, self.url, _text_excerpt(content), status=response.status_code
+                operation, self.url, f"reply from {self.url} larger than {MAX_REPLY_SIZE} bytes"
             )
+        if response.status_code != 200:
+            reason = describe_status(response.status_code, self.url, content)
+            raise TransportError(operation, self.url, reason, status=response.status_code)
         return Reply(content, response.headers.get("Content-Type", ""))
 
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
 
-
-def _text_excerpt(body: bytes, limit: int = 200) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    text = " ".join(text.split())
-    return text[:limit] if text else "empty body"

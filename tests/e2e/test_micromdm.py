@@ -84,6 +84,7 @@ def test_dead_url_not_reachable(agent_factory: Any) -> None:
 
         server = wait_for_server(session, 1, "server-not-reachable")
 
-    assert url in server["message"]
+    host = url.split("/")[2]
+    assert server["message"] == f"SCEP GetCACert failed: connection refused by {host}"
     assert server["last-check"]
     assert server["next-check"]

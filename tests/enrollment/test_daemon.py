@@ -162,6 +162,30 @@ def test_server_failure_status_shown(tmp_path: Path, status: ServerStatus) -> No
     run(tmp_path, scenario)
 
 
+def test_unreachable_server_next_check(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+        h.worker.queue_discovery("xpki-srv", DiscoveryResult(
+            status=ServerStatus.SERVER_NOT_REACHABLE,
+            message="SCEP GetCACert failed: connection refused by 127.0.0.1:9"))
+        checks = []
+        for _ in range(3):
+            await h.daemon.run_due()
+            server = h.server_state()
+            checks.append((server["last-check"], server["next-check"]))
+            h.clock.moment = datetime.datetime.fromisoformat(server["next-check"])
+
+        # The retry backs off from 60 s, doubling, well before the 3600 s check interval.
+        assert checks == [
+            ("2026-12-01T00:00:00Z", "2026-12-01T00:01:00Z"),
+            ("2026-12-01T00:01:00Z", "2026-12-01T00:03:00Z"),
+            ("2026-12-01T00:03:00Z", "2026-12-01T00:07:00Z"),
+        ]
+        assert h.worker.discovered == ["xpki-srv"] * 3
+
+    run(tmp_path, scenario)
+
+
 def test_disabled_server_not_contacted(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         h.commit(running([server_entry(enabled=False)], [enroll_entry()]))

@@ -1,0 +1,137 @@
+"""Short operator text for failed HTTP exchanges, such as "connection refused by HOST:PORT".
+
+requests wraps the cause of a failure in several urllib3 and socket
+exceptions, whose text repeats the pool, the retry count and object
+addresses.  The server status shows the reason to operators, so it names
+only the cause and the host.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+# Cut the first line of an error body here, so a status message stays one short line.
+MAX_BODY_EXCERPT = 120
+
+
+def host_port(url: str) -> str:
+    """Return ``HOST:PORT`` of a URL, with the scheme's default port when none is given."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    host = parts.hostname or url
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def _hostname(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:
+        return url
+
+
+def describe_status(status: int, url: str, body: bytes) -> str:
+    """Return ``HTTP STATUS from URL: FIRST LINE`` for a reply that is not 200 OK."""
+    lines = body.decode("utf-8", "replace").splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if not first:
+        return f"HTTP {status} from {url} with an empty body"
+    if len(first) > MAX_BODY_EXCERPT:
+        first = first[:MAX_BODY_EXCERPT] + "..."
+    return f"HTTP {status} from {url}: {first}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """Yield `exc` and every exception it wraps: causes, contexts, reasons and arguments."""
+    pending = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    return isinstance(exc, (urllib3.exceptions.NameResolutionError, socket.gaierror))
+
+
+def _is_refused(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionRefusedError)
+
+
+def _is_connect_timeout(exc: BaseException) -> bool:
+    # urllib3 2 derives NewConnectionError, a failed connection, from ConnectTimeoutError.
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(exc, (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
+                            TimeoutError))
+
+
+def _is_reset(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionResetError)
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    return isinstance(exc, ssl.SSLError)
+
+
+def _is_os_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and bool(exc.strerror)
+
+
+# The first entry that matches any exception in the chain wins, so a refused
+# connection is reported as refused and not by the text of its wrappers.
+_CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
+    (_is_dns_failure, "DNS lookup of {hostname} failed"),
+    (_is_refused, "connection refused by {host}"),
+    (_is_connect_timeout, "timed out after {connect:g} s connecting to {host}"),
+    (_is_read_timeout, "timed out after {read:g} s waiting for a reply from {host}"),
+    (_is_reset, "connection reset by {host}"),
+    (_is_tls_failure, "TLS with {host} failed: {detail}"),
+    (_is_os_error, "connection to {host} failed: {detail}"),
+)
+
+
+def _detail(exc: BaseException) -> str:
+    """Return the short cause of one exception: strerror, the TLS reason or its first line."""
+    short = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
+    if isinstance(short, str) and short:
+        return short
+    lines = str(exc).splitlines()
+    first = lines[0][:MAX_BODY_EXCERPT] if lines else ""
+    return first or type(exc).__name__
+
+
+def describe_failure(exc: BaseException, url: str, connect_timeout: float,
+                     read_timeout: float) -> str:
+    """Return short operator text for an exception that requests or urllib3 raised."""
+    chain = list(_chain(exc))
+    fields = {"host": host_port(url), "hostname": _hostname(url),
+              "connect": connect_timeout, "read": read_timeout}
+    for matches, template in _CAUSES:
+        for item in chain:
+            if matches(item):
+                return template.format(detail=_detail(item), **fields)
+    # Anything else, such as an invalid URL or a broken reply, keeps its own first line.
+    return f"request to {fields['host']} failed: {_detail(chain[-1])}"
