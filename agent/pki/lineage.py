@@ -105,12 +105,13 @@ def write_certificates(
 
 
 def write_pending(directory: Path, file_name: str, transaction: dict[str, Any]) -> None:
-    """Store a pending transaction with mode 0600, because it contains the signer's key.
+    """Store a pending transaction with mode 0600, because it contains secrets.
 
-    NOTE: the PKCS#10 request itself is not stored, because its
-    challengePassword attribute would put the password on disk.  The request
-    key is stored instead, so a request that was never answered is rebuilt
-    with the same key and transactionID.
+    The transaction contains the signer's private key and the PKCS#10 request
+    as sent, whose challengePassword attribute contains the challenge password.
+    It is the only file of the store that contains the password.
+    A request sent without a reply from the CA has no transaction, so it is
+    rebuilt from the stored request key with the same transactionID.
     """
     make_private_directory(directory)
     data = json.dumps(transaction, sort_keys=True).encode("utf-8")
@@ -192,7 +193,7 @@ def _attach_objects(directory: Path, lineage: Lineage) -> Lineage:
         path = directory / lineage.certificate_file
         try:
             certificates = x509.load_pem_x509_certificates(path.read_bytes())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, x509.InvalidVersion) as exc:
             raise StoreCorruptError(path, str(exc)) from exc
         certificate, chain = certificates[0], tuple(certificates[1:])
     key_size = _key_size(directory, lineage.key_file)

@@ -316,5 +316,5 @@ def _read_ca_row(path: Path) -> CACertificate:
                              role=CARole(raw["role"]), certificate=certificate,
                              sha256=certificate_sha256(certificate),
                              subject_hash=subject_hash(certificate))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, x509.InvalidVersion) as exc:
         raise StoreCorruptError(path, str(exc)) from exc

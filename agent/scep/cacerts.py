@@ -246,7 +246,7 @@ def parse_ca_certificates(body: bytes) -> CACertificates:
         raise CANotDownloaded("empty reply")
     try:
         return CACertificates((x509.load_der_x509_certificate(body),))
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         pass
     try:
         certificates = cms.parse_certs_only(body)

@@ -26,6 +26,7 @@ from agent.scep.message import (
     CertRep,
     RequestContext,
     build_pki_message,
+    check_name_der,
     issuer_and_serial,
     issuer_and_subject,
     new_nonce,
@@ -76,10 +77,11 @@ def _pem_key(key: rsa.RSAPrivateKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PendingTransaction:
-    """The state that CertPoll needs after a restart.
+    """The state that CertPoll needs after a restart: transactionID, signer and request.
 
-    It contains the signer's private key but never the challenge password, so
-    store it like a key file (mode 0600).
+    The request is the PKCS#10 DER as sent, so it contains the challenge
+    password, and the signer's private key is here too.  Store the JSON like
+    a key file (mode 0600), and never log it or its repr's hidden fields.
     """
 
     transaction_id: str
@@ -90,9 +92,40 @@ class PendingTransaction:
     signer_key: rsa.RSAPrivateKey = field(repr=False)
     message_type: MessageType = MessageType.PKCS_REQ
     cipher: ContentCipher = ContentCipher.AES128_CBC
+    request_der: bytes = field(default=b"", repr=False)
+    """DER of the PKCS#10 request as sent, or empty for GetCert and older saved files."""
+    issuer_der: bytes = b""
+    """DER of the issuing CA's name when the request was sent, or empty if unknown."""
+
+    @classmethod
+    def for_request(cls, request: EnrollmentRequest, ca: TrustedCA) -> PendingTransaction:
+        """Return the transaction of a PKCSReq or RenewalReq sent to `ca`."""
+        return cls(
+            transaction_id=request.transaction_id,
+            subject_der=request.csr.subject.public_bytes(),
+            public_key_der=_spki(request.private_key.public_key()),
+            signer_certificate=request.signer_certificate,
+            signer_key=request.signer_key,
+            message_type=request.message_type,
+            cipher=request.cipher,
+            request_der=request.csr.public_bytes(Encoding.DER),
+            issuer_der=subject_of(ca.issuing_ca).public_bytes(),
+        )
+
+    def poll_names(self, ca: TrustedCA) -> tuple[bytes, bytes]:
+        """Return the issuer and subject name DER that CertPoll names (RFC 8894 §3.3.3).
+
+        Both come from the stored request when there is one, so a poll after
+        a restart names what the request named, even if the CA has changed.
+        """
+        issuer_der = self.issuer_der or subject_of(ca.issuing_ca).public_bytes()
+        subject_der = self.subject_der
+        if self.request_der:
+            subject_der = x509.load_der_x509_csr(self.request_der).subject.public_bytes()
+        return issuer_der, subject_der
 
     def to_json(self) -> str:
-        """Serialize to JSON, with the key and certificate in PEM."""
+        """Serialize to JSON, with the key and certificate in PEM and the DER values in hex."""
         return json.dumps(
             {
                 "transaction_id": self.transaction_id,
@@ -102,6 +135,8 @@ class PendingTransaction:
                 "signer_key": _pem_key(self.signer_key),
                 "message_type": self.message_type.value,
                 "cipher": self.cipher.value,
+                "request": self.request_der.hex(),
+                "issuer": self.issuer_der.hex(),
             }
         )
 
@@ -113,6 +148,12 @@ class PendingTransaction:
             key = serialization.load_pem_private_key(data["signer_key"].encode(), None)
             if not isinstance(key, rsa.RSAPrivateKey):
                 raise TypeError("signer key is not RSA")
+            request_der = bytes.fromhex(data.get("request", ""))
+            issuer_der = bytes.fromhex(data.get("issuer", ""))
+            if request_der:
+                x509.load_der_x509_csr(request_der)
+            if issuer_der:
+                check_name_der(issuer_der)
             return cls(
                 transaction_id=str(data["transaction_id"]),
                 subject_der=bytes.fromhex(data["subject"]),
@@ -123,8 +164,10 @@ class PendingTransaction:
                 signer_key=key,
                 message_type=MessageType(data["message_type"]),
                 cipher=ContentCipher(data["cipher"]),
+                request_der=request_der,
+                issuer_der=issuer_der,
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, x509.InvalidVersion) as exc:
             raise ProtocolError("invalid saved pending transaction", str(exc)) from exc
 
 
@@ -189,23 +232,15 @@ class SCEPClient:
         self, ca: TrustedCA, caps: Capabilities, request: EnrollmentRequest
     ) -> Issued | Pending:
         """Send a PKCSReq or RenewalReq and return the issued certificate or the pending state."""
-        transaction = PendingTransaction(
-            transaction_id=request.transaction_id,
-            subject_der=request.csr.subject.public_bytes(),
-            public_key_der=_spki(request.private_key.public_key()),
-            signer_certificate=request.signer_certificate,
-            signer_key=request.signer_key,
-            message_type=request.message_type,
-            cipher=request.cipher,
-        )
-        payload = request.csr.public_bytes(Encoding.DER)
-        return self._exchange(ca, caps, request.message_type, payload, transaction)
+        transaction = PendingTransaction.for_request(request, ca)
+        return self._exchange(ca, caps, request.message_type, transaction.request_der,
+                              transaction)
 
     def poll(
         self, ca: TrustedCA, caps: Capabilities, pending: PendingTransaction
     ) -> Issued | Pending:
         """Send a CertPoll (GetCertInitial) with the pending request's transactionID and signer."""
-        payload = issuer_and_subject(subject_of(ca.issuing_ca), pending.subject_der)
+        payload = issuer_and_subject(*pending.poll_names(ca))
         return self._exchange(ca, caps, MessageType.CERT_POLL, payload, pending)
 
     def get_cert(
@@ -264,7 +299,9 @@ class SCEPClient:
             else self.transport.get_pki_message(message)
         )
         if not _looks_like_cms(reply.body):
-            raise TransportError("PKIOperation", self.url, "reply is not a CMS message")
+            raise TransportError(
+                "PKIOperation", self.url, f"reply from {self.url} is not a CMS message"
+            )
         return self._result(parse_cert_rep(reply.body, ca, context), transaction)
 
     def _result(self, reply: CertRep, transaction: PendingTransaction) -> Issued | Pending:

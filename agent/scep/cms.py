@@ -196,7 +196,7 @@ def _certificates(signed_data: cms.SignedData) -> list[x509.Certificate]:
             continue  # attribute and other certificate formats are not used by SCEP
         try:
             result.append(x509.load_der_x509_certificate(choice.chosen.dump()))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise ProtocolError("malformed certificate in SignedData", str(exc)) from exc
     return result
 

@@ -56,10 +56,19 @@ def new_nonce() -> bytes:
     return os.urandom(NONCE_SIZE)
 
 
-def issuer_and_subject(issuer: x509.Name, subject_der: bytes) -> bytes:
-    """Encode the CertPoll payload IssuerAndSubject (RFC 8894 §3.3.3)."""
-    body = issuer.public_bytes() + subject_der
+def issuer_and_subject(issuer_der: bytes, subject_der: bytes) -> bytes:
+    """Encode the CertPoll payload IssuerAndSubject (RFC 8894 §3.3.3) from two Name DERs."""
+    body = issuer_der + subject_der
     return b"\x30" + der_length(len(body)) + body
+
+
+def check_name_der(der: bytes) -> None:
+    """Raise ValueError unless `der` is exactly one DER X.501 Name."""
+    try:
+        name = asn1_x509.Name.load(der, strict=True)
+        name.native  # noqa: B018  # asn1crypto parses lazily; this forces the whole parse.
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"invalid name DER: {exc}") from exc
 
 
 def issuer_and_serial(issuer: x509.Name, serial_number: int) -> bytes:

@@ -32,6 +32,8 @@ class Message:
     message_type: str
     transaction_id: str
     signer: x509.Certificate
+    subject_der: bytes
+    """The subject Name that the request or CertPoll names."""
 
 
 def _name(common_name: str) -> x509.Name:
@@ -119,27 +121,20 @@ class FakeClient:
         return CACertificates(tuple(certificates[index] for index in self.ca.cacert_order))
 
     def enroll(self, trusted: Any, caps: Any, request: EnrollmentRequest) -> Issued | Pending:
-        del trusted, caps
+        del caps
         self.ca.messages.append(Message(request.message_type.name, request.transaction_id,
-                                        request.signer_certificate))
+                                        request.signer_certificate,
+                                        request.csr.subject.public_bytes()))
         self.ca.subjects[request.transaction_id] = request.csr.subject
-        transaction = PendingTransaction(
-            transaction_id=request.transaction_id,
-            subject_der=request.csr.subject.public_bytes(),
-            public_key_der=request.csr.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
-            signer_certificate=request.signer_certificate,
-            signer_key=request.signer_key,
-            message_type=request.message_type,
-            cipher=request.cipher,
-        )
+        transaction = PendingTransaction.for_request(request, trusted)
         return self.ca.answer(transaction, request.csr.public_key(), request.csr.subject,
                               datetime.datetime.now(datetime.UTC))
 
     def poll(self, trusted: Any, caps: Any, pending: PendingTransaction) -> Issued | Pending:
-        del trusted, caps
+        del caps
+        _, subject_der = pending.poll_names(trusted)
         self.ca.messages.append(Message("CERT_POLL", pending.transaction_id,
-                                        pending.signer_certificate))
+                                        pending.signer_certificate, subject_der))
         public_key = serialization.load_der_public_key(pending.public_key_der)
         subject = self.ca.subjects[pending.transaction_id]
         return self.ca.answer(pending, public_key, subject, datetime.datetime.now(datetime.UTC))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import stat
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from agent.enrollment.config import EnrollConfig, RenewRequest, ServerConfig, SubjectAltNames
 from agent.enrollment.outcomes import ServerContext, StepKind, StepRequest
@@ -121,11 +123,17 @@ def test_restart_polls_same_transaction(tmp_path: Path) -> None:
     assert [message.message_type for message in ca.messages] == ["PKCS_REQ", "CERT_POLL"]
     assert ca.messages[1].transaction_id == ca.messages[0].transaction_id
     assert ca.messages[1].signer == ca.messages[0].signer
+    assert ca.messages[1].subject_der == ca.messages[0].subject_der
     assert second.kind is StepKind.ISSUED
     assert second.transaction_id == first.transaction_id
 
 
-def test_store_never_contains_password(tmp_path: Path) -> None:
+def _contains_password(data: bytes) -> bool:
+    # The pending transaction stores the request's DER in hex.
+    return PASSWORD.encode() in data or PASSWORD.encode().hex().encode() in data
+
+
+def test_password_only_in_private_files(tmp_path: Path) -> None:
     ca = FakeCA(mode="pending")
     worker = new_worker(tmp_path, ca)
     context = context_of(worker, server_config(ca))
@@ -133,9 +141,25 @@ def test_store_never_contains_password(tmp_path: Path) -> None:
     worker.step(StepRequest(config=enroll_config(), context=context, now=NOW))
 
     files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert any(path.name.startswith("pending-") for path in files)
-    for path in files:
-        assert PASSWORD.encode() not in path.read_bytes(), path
+    with_password = [path for path in files if _contains_password(path.read_bytes())]
+    assert [path.name for path in with_password] == ["pending-2.json"]
+    for path in with_password:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_pending_file_contains_request(tmp_path: Path) -> None:
+    ca = FakeCA(mode="pending")
+    worker = new_worker(tmp_path, ca)
+    context = context_of(worker, server_config(ca))
+
+    worker.step(StepRequest(config=enroll_config(), context=context, now=NOW))
+
+    transaction = worker.store.pending_transaction("mycert2")
+    assert transaction is not None
+    request = x509.load_der_x509_csr(bytes.fromhex(transaction["request"]))
+    assert request.subject.public_bytes() == ca.messages[0].subject_der
+    assert bytes.fromhex(transaction["issuer"]) == ca.issuing.subject.public_bytes()
+    assert transaction["transaction_id"] == ca.messages[0].transaction_id
 
 
 def issue_first(tmp_path: Path, ca: FakeCA, server: ServerConfig,

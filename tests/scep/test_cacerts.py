@@ -221,3 +221,21 @@ def test_parse_pkcs7(pki: PKIFactory) -> None:
 def test_parse_unusable(body: bytes) -> None:
     with pytest.raises(CANotDownloaded):
         parse_ca_certificates(body)
+
+
+def _with_version_3(der: bytes) -> bytes:
+    """Return `der` with its version field set to 3, which X.509 does not define."""
+    patched = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x03", 1)
+    assert patched != der
+    return patched
+
+
+def test_parse_invalid_version(pki: PKIFactory) -> None:
+    root = pki.issue("root", ca=True)
+    der = _with_version_3(certificate_der(root.certificate))
+    bodies = [der, cms.build_certs_only([root.certificate]).replace(
+        certificate_der(root.certificate), der)]
+
+    for body in bodies:
+        with pytest.raises(CANotDownloaded):
+            parse_ca_certificates(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import socket
 import threading
@@ -10,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from asn1crypto import cms as asn1_cms
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.scep import ber, cms
 from agent.scep.attributes import MessageType, PKIStatus
@@ -196,10 +198,13 @@ def test_pending_then_poll(mock_ca: MockCA, pki: PKIFactory) -> None:
     pending = client.enroll(ca, caps, request)
     assert isinstance(pending, Pending)
     saved = pending.transaction.to_json()
-    assert "very-secret-challenge" not in saved
     assert json.loads(saved)["transaction_id"] == request.transaction_id
+    assert json.loads(saved)["request"] == request.csr.public_bytes(Encoding.DER).hex()
 
     restored = PendingTransaction.from_json(saved)
+    assert restored.request_der == request.csr.public_bytes(Encoding.DER)
+    assert "very-secret-challenge" not in repr(restored)
+    assert b"very-secret-challenge".hex() not in repr(restored)
     subject = request.csr.subject
     mock_ca.decide = lambda poll: mock_ca.issue_for(subject, request.private_key.public_key())
     result = client.poll(ca, caps, restored)
@@ -210,6 +215,55 @@ def test_pending_then_poll(mock_ca: MockCA, pki: PKIFactory) -> None:
     assert poll.message_type == MessageType.CERT_POLL
     assert poll.transaction_id == request.transaction_id
     assert poll.signer == request.signer_certificate
+
+
+def test_poll_names_stored_request(mock_ca: MockCA, pki: PKIFactory) -> None:
+    client, caps = _setup(mock_ca)
+    ca = _trusted(client, mock_ca)
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING)
+    request = prepare_enrollment(pki.key(), DN, (), "pw")
+    pending = client.enroll(ca, caps, request)
+    assert isinstance(pending, Pending)
+    restored = PendingTransaction.from_json(pending.transaction.to_json())
+    # The CA's name changed after the request, and the subject field is stale:
+    # the poll must still name the issuer and subject that the request named.
+    other_ca = pki.issue("Renamed Issuing CA", ca=True).certificate
+    changed = dataclasses.replace(ca, issuing_ca=other_ca)
+    stale = dataclasses.replace(restored, subject_der=b"\x30\x00")
+
+    client.poll(changed, caps, stale)
+
+    poll = mock_ca.pki_requests[-1]
+    assert poll.message_type == MessageType.CERT_POLL
+    # IssuerAndSubject is a SEQUENCE of the issuer Name and the subject Name.
+    names = ber.read_tlv(poll.payload).content
+    issuer_end = ber.read_tlv(names).end
+    assert names[:issuer_end] == ca.issuing_ca.subject.public_bytes()
+    assert names[issuer_end:] == request.csr.subject.public_bytes()
+
+
+def test_pending_json_without_request(pki: PKIFactory) -> None:
+    signer = pki.issue("signer")
+    transaction = PendingTransaction("tx", b"\x30\x00", b"", signer.certificate, signer.key)
+    older = json.loads(transaction.to_json())
+    del older["request"], older["issuer"]
+
+    restored = PendingTransaction.from_json(json.dumps(older))
+
+    assert restored.request_der == b""
+    assert restored.issuer_der == b""
+
+
+@pytest.mark.parametrize(("field", "value"), [("request", "3000"), ("issuer", "31"),
+                                              ("request", "zz")])
+def test_pending_json_bad_request(pki: PKIFactory, field: str, value: str) -> None:
+    signer = pki.issue("signer")
+    saved = json.loads(PendingTransaction("tx", b"", b"", signer.certificate,
+                                          signer.key).to_json())
+    saved[field] = value
+
+    with pytest.raises(ProtocolError, match="pending transaction"):
+        PendingTransaction.from_json(json.dumps(saved))
 
 
 def test_pending_json_invalid() -> None:
