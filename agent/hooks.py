@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from agent.errors import AgentError
 
 JSONData = dict[str, Any]
 
@@ -39,6 +42,38 @@ enough. Providers without a version are called and parsed on every get.
 
 RPCHandler = Callable[[JSONData], Awaitable[JSONData | None]]
 """Handles the input of one module RPC and returns its output, if any."""
+
+class BackendCondition(StrEnum):
+    """The cause of a backend failure, named by its RFC 6241 error-tag."""
+
+    INVALID_VALUE = "invalid-value"
+    """The input names something that exists but cannot take this request."""
+    DATA_MISSING = "data-missing"
+    """The input names something that does not exist, such as an unknown label."""
+    IN_USE = "in-use"
+    """The object is busy, for example a request is already in progress."""
+    OPERATION_FAILED = "operation-failed"
+    """Any other failure that the client can act on."""
+
+
+class BackendError(AgentError):
+    """A failure that an RPC handler reports to the NETCONF client as an rpc-error.
+
+    The NETCONF core sends `message` as error-message, `condition` as
+    error-tag and `path`, an instance path such as
+    ``/pki-agent:renew-now/name``, as error-path. Other exceptions from a
+    handler become a generic operation-failed whose detail only goes to the
+    log, so a backend raises this for every error a client should read.
+    """
+
+    def __init__(self, message: str,
+                 condition: BackendCondition = BackendCondition.OPERATION_FAILED,
+                 path: str | None = None) -> None:
+        self.message = message
+        self.condition = condition
+        self.path = path
+        super().__init__(message)
+
 
 NotificationSink = Callable[[str, JSONData], None]
 """Receives (qualified notification name, body), e.g. ("pki-agent:trigger", {...})."""

@@ -22,7 +22,8 @@ from agent.datastore import (
     OperationFailedError,
 )
 from agent.errors import AgentError
-from agent.schema import DataInvalidError, ValidationIssue
+from agent.hooks import BackendError
+from agent.schema import DataInvalidError, IssueKind, ValidationIssue
 
 BASE_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 
@@ -124,10 +125,10 @@ def _child(parent: etree._Element, name: str, text: str | None = None) -> etree.
 
 
 # The apply-time messages of the device CLI, for the libyang errors that
-# report the same problems.  The must-statement messages already come from
+# report the same problems. The must-statement messages already come from
 # the module.
-_LEAFREF_MESSAGES = {
-    "/server": "server label not defined in the system",
+_REFERENCE_MESSAGES = {
+    "/server": "server label {value} not defined in the system",
 }
 
 # RFC 7950 §15: error-tag for each libyang error-app-tag.
@@ -140,60 +141,80 @@ _APP_TAG_TAGS = {
     "missing-choice": ErrorTag.DATA_MISSING,
 }
 
-
-# libyang quotes the rejected value in its messages, and a challenge
-# password must never be sent back or logged, so these leaves get a fixed text.
-_SECRET_LEAF_SUFFIXES = ("/password",)
-_SECRET_MESSAGE = "invalid challenge password: it must be 1 to 255 characters (value not shown)"
-
-
-def _redact(issue: ValidationIssue) -> ValidationIssue:
-    if issue.path and issue.path.endswith(_SECRET_LEAF_SUFFIXES):
-        return ValidationIssue(_SECRET_MESSAGE, issue.path, issue.app_tag)
-    return issue
+_KIND_TAGS = {
+    IssueKind.MISSING: ErrorTag.DATA_MISSING,
+    IssueKind.REFERENCE: ErrorTag.DATA_MISSING,
+    IssueKind.UNKNOWN_NODE: ErrorTag.UNKNOWN_ELEMENT,
+}
 
 
 def from_issue(issue: ValidationIssue) -> RPCError:
     """Map one libyang validation problem to an rpc-error with its error-path."""
-    issue = _redact(issue)
     message = issue.message
-    if issue.app_tag == "instance-required" and issue.path:
-        for suffix, text in _LEAFREF_MESSAGES.items():
+    if issue.kind is IssueKind.REFERENCE and issue.path:
+        for suffix, text in _REFERENCE_MESSAGES.items():
             if issue.path.endswith(suffix):
-                message = text
-    tag = _APP_TAG_TAGS.get(issue.app_tag or "", ErrorTag.INVALID_VALUE)
-    if "Mandatory node" in issue.message:
-        tag = ErrorTag.DATA_MISSING
+                message = text.format(value=f"'{issue.value}'")
+    tag = _APP_TAG_TAGS.get(issue.app_tag or "") or _KIND_TAGS.get(issue.kind,
+                                                                   ErrorTag.INVALID_VALUE)
     return RPCError(ErrorType.APPLICATION, tag, message, app_tag=issue.app_tag, path=issue.path)
 
 
 def _from_parse(exc: DataInvalidError) -> tuple[RPCError, ...]:
     errors = []
-    for issue in map(_redact, exc.issues):
-        if "not found as a child" in issue.message or "No module" in issue.message:
-            errors.append(RPCError(ErrorType.APPLICATION, ErrorTag.UNKNOWN_ELEMENT, issue.message,
-                                   path=issue.path))
-        else:
-            errors.append(RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, issue.message,
-                                   path=issue.path))
+    for issue in exc.issues:
+        tag = ErrorTag.UNKNOWN_ELEMENT if issue.kind is IssueKind.UNKNOWN_NODE \
+            else ErrorTag.INVALID_VALUE
+        errors.append(RPCError(ErrorType.APPLICATION, tag, issue.message, path=issue.path))
     return tuple(errors)
 
 
-def _simple(kind: ErrorType, tag: ErrorTag) -> Callable[[DatastoreError], tuple[RPCError, ...]]:
-    def convert(exc: DatastoreError) -> tuple[RPCError, ...]:
+def _simple(kind: ErrorType, tag: ErrorTag) -> Converter:
+    def convert(exc: AgentError) -> tuple[RPCError, ...]:
+        assert isinstance(exc, DatastoreError)
         return (RPCError(kind, tag, exc.message, path=exc.path),)
     return convert
 
 
-def _holder(tag: ErrorTag) -> Callable[[DatastoreError], tuple[RPCError, ...]]:
-    def convert(exc: DatastoreError) -> tuple[RPCError, ...]:
+def _holder(tag: ErrorTag) -> Converter:
+    def convert(exc: AgentError) -> tuple[RPCError, ...]:
+        assert isinstance(exc, DatastoreError)
         holder = getattr(exc, "holder", 0)
         info = (("session-id", str(holder)),)
         return (RPCError(ErrorType.PROTOCOL, tag, exc.message, info=info),)
     return convert
 
 
-_DATASTORE_TABLE: dict[type[DatastoreError], Callable[[DatastoreError], tuple[RPCError, ...]]] = {
+def _from_backend(exc: AgentError) -> tuple[RPCError, ...]:
+    assert isinstance(exc, BackendError)
+    return (RPCError(ErrorType.APPLICATION, ErrorTag(exc.condition.value), exc.message,
+                     path=exc.path),)
+
+
+def _from_invalid_config(exc: AgentError) -> tuple[RPCError, ...]:
+    assert isinstance(exc, InvalidConfigError)
+    return tuple(from_issue(issue) for issue in exc.issues)
+
+
+def _from_edit(exc: AgentError) -> tuple[RPCError, ...]:
+    assert isinstance(exc, EditFailedError)
+    return tuple(error for inner in exc.errors for error in to_rpc_errors(inner))
+
+
+def _from_data_invalid(exc: AgentError) -> tuple[RPCError, ...]:
+    assert isinstance(exc, DataInvalidError)
+    return _from_parse(exc)
+
+
+Converter = Callable[[AgentError], tuple[RPCError, ...]]
+
+# Each domain error class and how it becomes rpc-errors; a class that is not
+# listed uses the entry of its nearest listed base class.
+_ERROR_TABLE: dict[type[AgentError], Converter] = {
+    InvalidConfigError: _from_invalid_config,
+    EditFailedError: _from_edit,
+    DataInvalidError: _from_data_invalid,
+    BackendError: _from_backend,
     LockDeniedError: _holder(ErrorTag.LOCK_DENIED),
     InUseError: _holder(ErrorTag.IN_USE),
     DataExistsError: _simple(ErrorType.APPLICATION, ErrorTag.DATA_EXISTS),
@@ -212,15 +233,8 @@ def to_rpc_errors(exc: AgentError) -> tuple[RPCError, ...]:
         return (exc,)
     if isinstance(exc, RPCErrors):
         return exc.errors
-    if isinstance(exc, InvalidConfigError):
-        return tuple(from_issue(issue) for issue in exc.issues)
-    if isinstance(exc, EditFailedError):
-        return tuple(error for inner in exc.errors for error in to_rpc_errors(inner))
-    if isinstance(exc, DataInvalidError):
-        return _from_parse(exc)
-    if isinstance(exc, DatastoreError):
-        for kind in type(exc).__mro__:
-            convert = _DATASTORE_TABLE.get(kind)
-            if convert is not None:
-                return convert(exc)
+    for kind in type(exc).__mro__:
+        convert = _ERROR_TABLE.get(kind)
+        if convert is not None:
+            return convert(exc)
     return (RPCError(ErrorType.APPLICATION, ErrorTag.OPERATION_FAILED, str(exc)),)

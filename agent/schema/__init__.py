@@ -1,7 +1,13 @@
 """The YANG engine: libyang context, data trees, validation, filters and printing."""
 
 from agent.schema.engine import MODULE, NAMESPACE, ModuleInfo, Schema
-from agent.schema.errors import DataInvalidError, SchemaError, UnknownElementError, ValidationIssue
+from agent.schema.errors import (
+    DataInvalidError,
+    IssueKind,
+    SchemaError,
+    UnknownElementError,
+    ValidationIssue,
+)
 from agent.schema.tree import DataTree, WithDefaults, release_soon
 
 __all__ = [
@@ -9,6 +15,7 @@ __all__ = [
     "NAMESPACE",
     "DataInvalidError",
     "DataTree",
+    "IssueKind",
     "ModuleInfo",
     "Schema",
     "SchemaError",

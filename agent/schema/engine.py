@@ -13,6 +13,7 @@ from _libyang import ffi, lib
 
 import agent
 from agent.schema.errors import DataInvalidError, SchemaError, ValidationIssue
+from agent.schema.messages import xml_value_source
 from agent.schema.tree import DataTree, take_issues
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,8 @@ class Schema:
         finally:
             lib.ly_in_free(in_p[0], 0)
         if ret != lib.LY_SUCCESS:
-            raise DataInvalidError(take_issues(self.context), parse=True)
+            source = xml_value_source(self.context, text) if fmt == "xml" else None
+            raise DataInvalidError(take_issues(self.context, source=source), parse=True)
         root = libyang.DNode.new(self.context, root_p[0]) if root_p[0] else None
         return DataTree(self.context, root)
 
@@ -203,9 +205,9 @@ class Schema:
                                    lib.LYD_VALIDATE_PRESENT | lib.LYD_VALIDATE_NO_STATE, ffi.NULL)
         tree.set_root(libyang.DNode.new(self.context, node_p[0]) if node_p[0] else None)
         if ret == lib.LY_SUCCESS:
-            take_issues(self.context)
+            lib.ly_err_clean(self.context.cdata, ffi.NULL)
             return ()
-        return take_issues(self.context) or (ValidationIssue("validation failed"),)
+        return take_issues(self.context, tree) or (ValidationIssue("validation failed"),)
 
     def yang_library(self) -> DataTree:
         """Return the RFC 8525 yang-library data of the context."""

@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agent.errors import AgentError
 
 
+class IssueKind(StrEnum):
+    """The class of a validation problem, which decides its NETCONF error-tag."""
+
+    VALUE = "value"
+    MISSING = "missing"
+    REFERENCE = "reference"
+    UNKNOWN_NODE = "unknown-node"
+    OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationIssue:
-    """One problem that libyang found in a data tree."""
+    """One problem that libyang found in a data tree.
+
+    `message` is written for an operator. `path` is the data path with list
+    keys, `schema_path` the schema node when libyang names only that, and
+    `detail` libyang's own message, which is None when it would show a
+    secret value.
+    """
 
     message: str
     path: str | None = None
     app_tag: str | None = None
+    schema_path: str | None = None
+    value: str | None = None
+    detail: str | None = None
+    kind: IssueKind = IssueKind.OTHER
 
 
 class SchemaError(AgentError):

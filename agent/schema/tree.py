@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import weakref
 from enum import StrEnum
 
@@ -11,8 +10,7 @@ import libyang
 from _libyang import ffi, lib
 
 from agent.schema.errors import DataInvalidError, ValidationIssue
-
-_DATA_LOCATION = re.compile(r'Data location "([^"]+)"')
+from agent.schema.messages import ValueSource, issues_from_context
 
 
 class WithDefaults(StrEnum):
@@ -83,7 +81,13 @@ class DataTree:
         root = self.root
         if root is None:
             return None
-        return root.find_path(path)
+        try:
+            return root.find_path(path)
+        except libyang.LibyangError:
+            # An invalid path must not leave its error in the context, where
+            # the next validation would report it.
+            lib.ly_err_clean(self.context.cdata, ffi.NULL)
+            return None
 
     def select(self, xpath: str) -> list[libyang.DNode]:
         """Return the nodes an XPath 1.0 expression selects; an invalid one selects none."""
@@ -92,7 +96,7 @@ class DataTree:
             return []
         node_set = ffi.new("struct ly_set **")
         if lib.lyd_find_xpath(root.cdata, xpath.encode(), node_set) != lib.LY_SUCCESS:
-            take_issues(self.context)
+            lib.ly_err_clean(self.context.cdata, ffi.NULL)
             return []
         found = node_set[0]
         try:
@@ -212,17 +216,11 @@ def _duplicate(root: libyang.DNode) -> libyang.DNode:
     return root.duplicate(with_siblings=True, recursive=True, with_flags=True)
 
 
-def take_issues(context: libyang.Context) -> tuple[ValidationIssue, ...]:
-    """Collect and clear the errors libyang stored in a context."""
-    issues = []
-    item = lib.ly_err_first(context.cdata)
-    while item:
-        message = ffi.string(item.msg).decode() if item.msg else "invalid data"
-        location = ffi.string(item.path).decode() if item.path else ""
-        match = _DATA_LOCATION.search(location)
-        path = match.group(1) if match else (location or None)
-        app_tag = ffi.string(item.apptag).decode() if item.apptag else None
-        issues.append(ValidationIssue(message, path, app_tag))
-        item = item.next
-    lib.ly_err_clean(context.cdata, ffi.NULL)
-    return tuple(issues)
+def take_issues(context: libyang.Context, tree: DataTree | None = None,
+                source: ValueSource | None = None) -> tuple[ValidationIssue, ...]:
+    """Collect and clear the errors libyang stored in a context, described for an operator.
+
+    With `tree`, a missing mandatory node is reported at each entry of that
+    tree that lacks it.
+    """
+    return issues_from_context(context, tree.select if tree is not None else None, source)

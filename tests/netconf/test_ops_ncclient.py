@@ -53,7 +53,7 @@ COMMIT_ERRORS = [
     ("<cert><enroll><name>nosrv</name><dn>CN=a</dn></enroll></cert>",
      "server label missing", "/pki-agent:pki/cert/enroll[name='nosrv']"),
     ("<cert><enroll><name>badsrv</name><server>nosuch</server><dn>CN=a</dn></enroll></cert>",
-     "server label not defined in the system",
+     "server label 'nosuch' not defined in the system",
      "/pki-agent:pki/cert/enroll[name='badsrv']/server"),
     ("<cert><enroll><name>nodn</name><server>xpki-srv</server></enroll></cert>",
      "certificate distinguished name missing", "/pki-agent:pki/cert/enroll[name='nodn']"),

@@ -19,9 +19,9 @@ def parse(schema: Schema, body: str) -> DataTree:
 
 def test_validate_reports_each_failing_entry() -> None:
     schema = shared_schema()
-    tree = parse(schema, SERVER + "<cert><enroll><name>a</name><dn>x</dn></enroll>"
+    tree = parse(schema, SERVER + "<cert><enroll><name>a</name><dn>CN=x</dn></enroll>"
                                   "<enroll><name>b</name><server>ca</server></enroll>"
-                                  "<enroll><name>c</name><server>ca</server><dn>x</dn></enroll>"
+                                  "<enroll><name>c</name><server>ca</server><dn>CN=x</dn></enroll>"
                                   "</cert>")
     issues = schema.validate(tree)
 
