@@ -118,10 +118,29 @@ def _translate(
 def select(tree: DataTree, xpaths: list[str]) -> DataTree:
     """Copy the subtrees the XPaths select, with their ancestors and list keys."""
     result = DataTree(tree.context, None)
+    copied: set[int] = set()
     for xpath in xpaths:
         for node in find_xpath(tree, xpath):
+            # A node inside a subtree that is already copied adds nothing, and
+            # copying it again would make `//*` cost the tree size times its depth.
+            if _inside(node.cdata, copied):
+                continue
+            copied.add(_address(node.cdata))
             _copy_with_parents(result, node)
     return result
+
+
+def _address(cdata: Any) -> int:
+    return int(ffi.cast("uintptr_t", cdata))
+
+
+def _inside(cdata: Any, copied: set[int]) -> bool:
+    """Tell whether a node or one of its ancestors is in `copied`."""
+    while cdata:
+        if _address(cdata) in copied:
+            return True
+        cdata = cdata.parent
+    return False
 
 
 def find_xpath(tree: DataTree, xpath: str) -> list[libyang.DNode]:

@@ -112,7 +112,8 @@ EXPENSIVE_XPATHS = [
     "/p:pki[p:cert/p:enroll/* = p:cert/p:enroll/*]",
     f"{ENROLL}[p:name and /p:pki]",
     f"{ENROLL}[2 * /p:pki/p:poll-interval &gt; 1]",
-    "//*//*//*//*",
+    "//*//*//*",
+    "//*[contains(concat(" + ",".join(["."] * 17) + "), 'x')]",
     "//*/following::*",
     f"{ENROLL}[$x]",
     "/p:pki" + "[p:cert" * 5 + "]" * 5,
@@ -140,6 +141,9 @@ ALLOWED_XPATHS = [
     (f"{ENROLL}[not(p:name='mycert1')]", ["mycert2"]),
     ("/p:pki/p:cert/p:enroll[p:name='mycert1']/p:name/..", ["mycert1"]),
     ("/", ["mycert1", "mycert2"]),
+    ("//p:cert//p:enroll[p:name='mycert2']", ["mycert2"]),
+    ("//*[contains(concat(" + ",".join(["."] * 16) + "), 'mycert1.co.uk')]/p:name",
+     ["mycert1"]),
 ]
 
 
