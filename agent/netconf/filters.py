@@ -12,9 +12,8 @@ from lxml import etree
 from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.schema import Schema
 from agent.schema.filters import subtree_to_xpaths
+from agent.schema.prefixes import UnknownPrefixError, qualify_xpath
 from agent.schema.tree import take_issues
-
-_PREFIXED_NAME = re.compile(r"(?<![\w.\-:'\"])([A-Za-z_][\w.\-]*):(?=[A-Za-z_*])")
 
 # Limits on client XPath filters. libyang evaluates XPath with no time
 # limit on the event loop, so every other session waits for it. A
@@ -118,20 +117,15 @@ def _check_syntax(schema: Schema, xpath: str) -> None:
 def xpath_to_libyang(schema: Schema, select: str, nsmap: dict[str | None, str]) -> str:
     """Replace the client's XML prefixes in an XPath with the module names libyang expects.
 
-    NOTE: prefixes are found with a regular expression, so a string literal
-    that looks like `word:name` is rewritten as well.
+    `nsmap` is the namespace context of the filter element, declarations
+    on the element itself included (RFC 6241 §8.9.1).
     """
-    def replace(match: re.Match[str]) -> str:
-        prefix = match.group(1)
-        namespace = nsmap.get(prefix)
-        module = schema.module_name(namespace) if namespace else None
-        if module is None:
-            raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE,
-                           f"the xpath filter uses the undeclared or unknown prefix {prefix!r}",
-                           info=(("bad-element", "filter"),))
-        return f"{module}:"
-
-    return _PREFIXED_NAME.sub(replace, select)
+    try:
+        return qualify_xpath(select, nsmap, schema.module_name)
+    except UnknownPrefixError as exc:
+        raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE,
+                       f"the xpath filter uses the undeclared or unknown prefix {exc.prefix!r}",
+                       info=(("bad-element", "filter"),)) from exc
 
 
 def _top_level_modules(schema: Schema, name: str) -> list[str]:

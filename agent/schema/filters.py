@@ -11,6 +11,7 @@ from _libyang import ffi, lib
 from lxml import etree
 
 from agent.errors import AgentError
+from agent.schema.prefixes import qualify_value
 from agent.schema.tree import DataTree, take_issues
 
 ModuleForNamespace = Callable[[str], "str | None"]
@@ -103,7 +104,12 @@ def _translate(
             return  # a namespace no module has selects nothing
         step = name if child_module == module else f"{child_module}:{name}"
         if _is_content_match(child):
-            predicates.append((step, (child.text or "").strip()))
+            # RFC 7950 §9.10.3: an identityref value's prefix is resolved in
+            # the namespace context of its own element.
+            # NOTE: a string leaf whose value starts with a declared prefix,
+            # such as 'x:1', is matched in its module-name form as well.
+            value = qualify_value((child.text or "").strip(), child.nsmap, module_for)
+            predicates.append((step, value))
         else:
             others.append((step, child, child_module))
     selected = path + "".join(f"[{step}={xpath_literal(value)}]" for step, value in predicates)
