@@ -1,9 +1,7 @@
-"""Atomic file writes for the key and certificate store.
+"""Store helpers: JSON writes, private directories and cleanup after a crash.
 
-Each write goes to a temporary file in the target directory, is flushed with
-fsync, and is renamed over the target.  The directory is then synced, so the
-rename itself survives a crash.  A kill at any moment leaves the old file
-or the new one, never a mix.
+Every file is written with `agent.files.write_atomic`, so a kill at any
+moment leaves the old file or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -14,46 +12,18 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agent.files import sync_directory, write_atomic
+
+# agent.files.write_atomic names its temporary files ".NAME.RANDOM.tmp".
 TEMP_SUFFIX = ".tmp"
 PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
-
-
-def write_atomic(path: Path, data: bytes, mode: int = PUBLIC_MODE) -> None:
-    """Replace `path` with `data`, creating the file with `mode` from the start."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        # os.open applies the umask, so set the mode explicitly as well.
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(temp, path)
-    except OSError:
-        temp.unlink(missing_ok=True)
-        raise
-    sync_directory(path.parent)
 
 
 def write_json_atomic(path: Path, value: Any, mode: int = PUBLIC_MODE) -> None:
     """Replace `path` with the JSON encoding of `value`."""
     data = json.dumps(value, indent=1, sort_keys=True).encode("utf-8") + b"\n"
     write_atomic(path, data, mode)
-
-
-def sync_directory(directory: Path) -> None:
-    """Flush a directory entry change (create, rename, unlink) to disk."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def make_private_directory(directory: Path) -> None:

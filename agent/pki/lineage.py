@@ -19,14 +19,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from agent.files import sync_directory, write_atomic
 from agent.pki.errors import StoreCorruptError
 from agent.pki.files import (
     PRIVATE_MODE,
+    PUBLIC_MODE,
     make_private_directory,
     remove_files,
     remove_temp_files,
-    sync_directory,
-    write_atomic,
     write_json_atomic,
 )
 
@@ -101,7 +101,7 @@ def write_certificates(
     """Store a certificate followed by its chain in one PEM file."""
     make_private_directory(directory)
     pem = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in (certificate, *chain))
-    write_atomic(directory / file_name, pem)
+    write_atomic(directory / file_name, pem, PUBLIC_MODE)
 
 
 def write_pending(directory: Path, file_name: str, transaction: dict[str, Any]) -> None:

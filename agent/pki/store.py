@@ -8,7 +8,7 @@ Layout under the store directory:
     enrollments/NAME/pending-V.json pending SCEP transaction (0600)
     ca/LABEL.json                   one CA-local row of the certificate table
 
-Every write is atomic (see `agent.pki.files`).  A lock guards the in-memory
+Every write is atomic (see `agent.files`).  A lock guards the in-memory
 index, so worker threads can write while the event loop reads snapshots.
 Callers must not run two writes for the same enrollment at once.
 """
@@ -31,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from agent.files import sync_directory
 from agent.pki import lineage as lineage_files
 from agent.pki.errors import (
     CACertificateNotFoundError,
@@ -43,7 +44,6 @@ from agent.pki.files import (
     make_private_directory,
     remove_files,
     remove_temp_files,
-    sync_directory,
     write_json_atomic,
 )
 from agent.pki.lineage import Lineage

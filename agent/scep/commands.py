@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from agent.files import write_atomic
 from agent.scep.algorithms import ContentCipher
 from agent.scep.cacerts import (
     FINGERPRINT_ALGORITHMS,
@@ -43,23 +43,11 @@ EXIT_USAGE = 2
 EXIT_PENDING = 3
 EXIT_REJECTED = 4
 
+PRIVATE_MODE = 0o600
+PUBLIC_MODE = 0o644
+
 STATE_FILE = "state.json"
 PENDING_FILE = "pending.json"
-
-
-def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` atomically: a temporary file with `mode`, fsync, then rename."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _client(args: argparse.Namespace) -> SCEPClient:
@@ -118,7 +106,8 @@ def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
 def _save_certificates(directory: Path, certs: CACertificates) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for index, certificate in enumerate(certs.certificates):
-        write_private(directory / f"ca-{index}.pem", certificate.public_bytes(Encoding.PEM), 0o644)
+        pem = certificate.public_bytes(Encoding.PEM)
+        write_atomic(directory / f"ca-{index}.pem", pem, PUBLIC_MODE)
 
 
 def run_cacert(args: argparse.Namespace) -> int:
@@ -175,14 +164,14 @@ def _trusted_ca(
 
 def _report(result: Issued | Pending, out: Path) -> int:
     if isinstance(result, Pending):
-        write_private(out / PENDING_FILE, result.transaction.to_json().encode())
+        write_atomic(out / PENDING_FILE, result.transaction.to_json().encode(), PRIVATE_MODE)
         print(f"pending: transactionID {result.transaction.transaction_id}")
         print(f"continue with: pki-agent scep poll --out {out}")
         return EXIT_PENDING
     certificate = result.certificate
     chain = b"".join(c.public_bytes(Encoding.PEM) for c in result.chain)
-    write_private(out / "cert.pem", certificate.public_bytes(Encoding.PEM), 0o644)
-    write_private(out / "chain.pem", chain, 0o644)
+    write_atomic(out / "cert.pem", certificate.public_bytes(Encoding.PEM), PUBLIC_MODE)
+    write_atomic(out / "chain.pem", chain, PUBLIC_MODE)
     (out / PENDING_FILE).unlink(missing_ok=True)
     print(f"issued: {subject_text(certificate)}")
     print(f"  serial:  {certificate.serial_number:x}")
@@ -205,14 +194,14 @@ def run_enroll(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     key = generate_key(args.keysize)
-    write_private(out / "key.pem", _key_pem(key))
+    write_atomic(out / "key.pem", _key_pem(key), PRIVATE_MODE)
     state = {
         "url": args.url,
         "fingerprint": pinned,
         "fingerprint_alg": args.fingerprint_alg,
         "method": args.method,
     }
-    write_private(out / STATE_FILE, json.dumps(state, indent=2).encode(), 0o644)
+    write_atomic(out / STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
     request = prepare_enrollment(
         key, args.dn, tuple(args.san), challenge, args.profile, args.cipher
     )

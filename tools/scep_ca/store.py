@@ -31,23 +31,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from agent.files import write_atomic
 from tools.scep_ca.errors import StateError
 from tools.scep_ca.issuing import Credential
 
+# Mode of the files that contain no key or challenge.
+PUBLIC_MODE = 0o644
+
 _thread_lock = threading.RLock()
 _lock_depth = threading.local()
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
 
 
 def request_file_name(transaction_id: str) -> str:
@@ -98,7 +90,7 @@ class StateStore:
         return self._read_json(path)
 
     def write_config(self, config: dict[str, Any]) -> None:
-        write_atomic(self.root / "config.json", _dump(config))
+        write_atomic(self.root / "config.json", _dump(config), PUBLIC_MODE)
 
     def require_config(self) -> dict[str, Any]:
         config = self.read_config()
@@ -125,9 +117,9 @@ class StateStore:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        write_atomic(self.root / "ca" / f"{role}.key.pem", key_pem, mode=0o600)
+        write_atomic(self.root / "ca" / f"{role}.key.pem", key_pem, 0o600)
         cert_pem = credential.certificate.public_bytes(serialization.Encoding.PEM)
-        write_atomic(self.root / "ca" / f"{role}.cert.pem", cert_pem)
+        write_atomic(self.root / "ca" / f"{role}.cert.pem", cert_pem, PUBLIC_MODE)
 
     def credential_path(self, role: str) -> Path:
         return self.root / "ca" / f"{role}.cert.pem"
@@ -137,7 +129,7 @@ class StateStore:
     def save_issued(self, certificate: x509.Certificate) -> None:
         name = f"{certificate.serial_number:x}.pem"
         pem = certificate.public_bytes(serialization.Encoding.PEM)
-        write_atomic(self.root / "issued" / name, pem)
+        write_atomic(self.root / "issued" / name, pem, PUBLIC_MODE)
 
     def load_issued(self, serial_number: int) -> x509.Certificate | None:
         path = self.root / "issued" / f"{serial_number:x}.pem"
@@ -155,7 +147,7 @@ class StateStore:
 
     def write_request(self, record: dict[str, Any]) -> None:
         name = request_file_name(record["transaction_id"])
-        write_atomic(self.root / "requests" / name, _dump(record))
+        write_atomic(self.root / "requests" / name, _dump(record), PUBLIC_MODE)
 
     def list_requests(self) -> list[dict[str, Any]]:
         records = [self._read_json(path) for path in (self.root / "requests").glob("*.json")]
@@ -171,7 +163,7 @@ class StateStore:
         return list(entries["challenges"])
 
     def write_challenges(self, entries: list[dict[str, Any]]) -> None:
-        write_atomic(self.root / "challenges.json", _dump({"challenges": entries}), mode=0o600)
+        write_atomic(self.root / "challenges.json", _dump({"challenges": entries}), 0o600)
 
     def read_faults(self) -> dict[str, Any]:
         path = self.root / "faults.json"
@@ -180,10 +172,10 @@ class StateStore:
         return self._read_json(path)
 
     def write_faults(self, settings: dict[str, Any]) -> None:
-        write_atomic(self.root / "faults.json", _dump(settings))
+        write_atomic(self.root / "faults.json", _dump(settings), PUBLIC_MODE)
 
     def write_env(self, text: str) -> None:
-        write_atomic(self.root / "server.env", text.encode())
+        write_atomic(self.root / "server.env", text.encode(), PUBLIC_MODE)
 
     def _read_json(self, path: Path) -> dict[str, Any]:
         try:
