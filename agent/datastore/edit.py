@@ -11,7 +11,12 @@ from enum import StrEnum
 import libyang
 from _libyang import ffi, lib
 
-from agent.datastore.errors import DataExistsError, DataMissingError, DatastoreError
+from agent.datastore.errors import (
+    DataExistsError,
+    DataMissingError,
+    DatastoreError,
+    InvalidValueError,
+)
 from agent.schema import DataTree
 
 
@@ -27,6 +32,51 @@ class EditOperation(StrEnum):
 
 
 _FINGERPRINT_PATH = "/pki-agent:pki/enroll-server/fingerprint"
+
+
+class DuplicateNodeError(InvalidValueError):
+    """A leaf, container, list entry or leaf-list value that an edit gives twice."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} appears more than once in the edit; give each node once",
+                         path)
+
+
+class StateNodeError(InvalidValueError):
+    """A config false node in an edit. Only the agent itself sets such nodes."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is operational state (config false) and cannot be edited",
+                         path)
+
+
+def check_edit_content(edit: DataTree) -> list[DatastoreError]:
+    """Check an edit for config false nodes and nodes given twice, with one error for each.
+
+    libyang parses edit content without validation, so a second instance of
+    a leaf would silently replace the first, and state data would only be
+    rejected at commit.
+    """
+    errors: list[DatastoreError] = []
+    root = edit.root
+    if root is not None:
+        _check_siblings(list(root.siblings()), errors)
+    return errors
+
+
+def _check_siblings(nodes: list[libyang.DNode], errors: list[DatastoreError]) -> None:
+    seen: set[str] = set()
+    for node in nodes:
+        path = node.path()
+        if node.schema().config_false():
+            errors.append(StateNodeError(path))
+            continue
+        if path in seen:
+            errors.append(DuplicateNodeError(path))
+            continue
+        seen.add(path)
+        if node.schema().nodetype() in (libyang.SNode.CONTAINER, libyang.SNode.LIST):
+            _check_siblings(list(node.children()), errors)  # type: ignore[attr-defined]
 
 
 def apply_edit(

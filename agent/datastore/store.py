@@ -16,6 +16,7 @@ from agent.datastore.edit import (
     EditOperation,
     apply_edit,
     apply_removals,
+    check_edit_content,
     normalize_fingerprints,
 )
 from agent.datastore.errors import (
@@ -202,6 +203,9 @@ class Datastores:
             raise NotSupportedError("edit-config on startup is not supported. "
                                     "Use copy-config from running")
         self._check_writable(name, session_id)
+        problems = check_edit_content(edit)
+        if problems:
+            raise EditFailedError(tuple(problems))
         self._version += 1
         work = self.tree(name).copy()
         normalize_fingerprints(edit)
@@ -234,6 +238,11 @@ class Datastores:
         work = source.copy()
         normalize_fingerprints(work)
         if target is DatastoreName.CANDIDATE:
+            # The candidate is not validated until commit, so the checks of
+            # edit-config content apply here.
+            problems = check_edit_content(work)
+            if problems:
+                raise EditFailedError(tuple(problems))
             self._candidate = work
             return
         issues = self.schema.validate(work)
@@ -247,13 +256,14 @@ class Datastores:
         logger.info("session %d copied a configuration to startup", session_id)
 
     def delete(self, target: DatastoreName, session_id: int) -> None:
+        """delete-config: RFC 6241 §7.4 allows only startup (or a URL) as the target."""
         if target is DatastoreName.RUNNING:
             raise NotSupportedError("the running datastore cannot be deleted (RFC 6241 §7.4)")
+        if target is DatastoreName.CANDIDATE:
+            raise NotSupportedError("the candidate datastore cannot be deleted (RFC 6241 §7.4). "
+                                    "Use discard-changes to reset it to running")
         self._check_writable(target, session_id)
         self._version += 1
-        if target is DatastoreName.CANDIDATE:
-            self._candidate = DataTree(self.schema.context, None)
-            return
         remove_file(self._dir / "startup.xml")
         self._startup = DataTree(self.schema.context, None)
         logger.info("session %d deleted the startup datastore", session_id)

@@ -141,10 +141,6 @@ def delete_startup(harness: Harness) -> None:
     send_ok(harness, ["<delete-config><target><startup/></target></delete-config>"])
 
 
-def delete_candidate(harness: Harness) -> None:
-    send_ok(harness, ["<delete-config><target><candidate/></target></delete-config>"])
-
-
 def failed_commit(harness: Harness) -> None:
     # A server label that no server has breaks the leafref, so the commit
     # fails after validation has touched the candidate.
@@ -169,7 +165,6 @@ CHANGES: list[tuple[Callable[[Harness], None], str, str | None]] = [
     (copy_inline_to_candidate, "candidate", NEW_DN),
     (copy_running_to_startup, "startup", NEW_DN),
     (delete_startup, "startup", None),
-    (delete_candidate, "candidate", None),
     (failed_commit, "candidate", NEW_DN),
     (failed_commit, "running", ORIGINAL_DN),
 ]
