@@ -207,3 +207,21 @@ def test_content_match_with_quotes(loaded: Harness, value: str, expected: list[s
                                  f"{subtree(body)}</get-config>")
     assert errors(reply) == []
     assert enroll_names(reply) == expected
+
+
+def dn_matches(count: int) -> str:
+    return subtree("".join(f"<enroll><dn>CN=n{index}</dn></enroll>" for index in range(count)))
+
+
+def test_subtree_at_selection_limit(loaded: Harness) -> None:
+    reply = loaded.send(loaded.open(), f"<get>{dn_matches(256)}</get>")
+    assert errors(reply) == []
+    assert enroll_names(reply) == []
+
+
+def test_subtree_over_selection_limit(loaded: Harness) -> None:
+    reply = loaded.send(loaded.open(), f"<get>{dn_matches(257)}</get>")
+    [error] = errors(reply)
+    fields = error_fields(error)
+    assert fields["error-tag"] == "invalid-value"
+    assert "257 selections" in fields["error-message"]
