@@ -57,6 +57,8 @@ _VALUE_FORMS = (
 _EMPTY_VALUE = re.compile(r"^Invalid type \S+ empty value\.$")
 _LEAFREF = re.compile(r'^Invalid leafref value "(?P<value>.*)" - no target instance')
 _MANDATORY = re.compile(r'^Mandatory node "(?P<name>[^"]+)" instance does not exist\.$')
+_UNIQUE = re.compile(r'^Unique data leaf\(s\) "(?P<leaves>[^"]+)" not satisfied in '
+                     r'"(?P<first>[^"]+)" and "(?P<second>[^"]+)"\.$')
 _UNKNOWN_NODE = re.compile(r'^Node "[^"]+" not found as a child of|^No module ')
 
 # Nouns for typedefs of ietf-inet-types whose patterns are too long to show
@@ -116,6 +118,10 @@ def _describe(context: libyang.Context, issue: ValidationIssue, select: Select |
     if mandatory is not None:
         yield from _missing(context, issue, mandatory.group("name"), select)
         return
+    unique = _UNIQUE.match(issue.message)
+    if unique is not None:
+        yield _not_unique(issue, unique, select)
+        return
     if _UNKNOWN_NODE.match(issue.message):
         yield replace(issue, kind=IssueKind.UNKNOWN_NODE)
         return
@@ -168,6 +174,21 @@ def _reference(issue: ValidationIssue, snode: LeafNode, value: str) -> Validatio
     target = snode.type().leafref_path() or "its target"
     text = f"{snode.name()} {_quote(value)} not defined in the system: no {target} has this value"
     return replace(issue, message=text, value=value, kind=IssueKind.REFERENCE)
+
+
+def _not_unique(issue: ValidationIssue, found: re.Match[str],
+                select: Select | None) -> ValidationIssue:
+    leaves = found.group("leaves").split()
+    first, second = found.group("first"), found.group("second")
+    named = []
+    for leaf in leaves:
+        nodes = select(f"{first}/{leaf}") if select is not None else []
+        if not nodes:
+            named.append(leaf)
+            continue
+        named.append(f"{leaf} {_quote(c2str(lib.lyd_get_value(nodes[0].cdata)))}")
+    text = f"{', '.join(named)} not unique: {first} and {second} both use it"
+    return replace(issue, message=text, kind=IssueKind.VALUE)
 
 
 def _missing(context: libyang.Context, issue: ValidationIssue, name: str,

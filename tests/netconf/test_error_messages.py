@@ -180,3 +180,19 @@ def test_unknown_server_label_is_named(harness: Harness) -> None:
 
     assert fields["error-path"] == "/pki-agent:pki/cert/enroll[name='c3']/server"
     assert fields["error-message"] == "server label 'win-srv' not defined in the system"
+
+
+def test_duplicate_label_names_value_and_entries(harness: Harness) -> None:
+    commit_servers(harness)
+    session = harness.open()
+    body = ("<enroll-server><id>9</id><label>xpki-srv</label>"
+            "<url>http://127.0.0.1:8080/scep</url>"
+            "<fingerprint>0123456789abcdef0123456789abcdef01234567</fingerprint>"
+            "<fingerprint-alg>sha1</fingerprint-alg></enroll-server>")
+    assert is_ok(harness.send(session, edit(config(body))))
+    fields = only_error(harness.send(session, "<commit/>"))
+
+    assert fields["error-app-tag"] == "data-not-unique"
+    assert fields["error-message"] == (
+        "label 'xpki-srv' not unique: /pki-agent:pki/enroll-server[id='9'] and "
+        "/pki-agent:pki/enroll-server[id='1'] both use it")
