@@ -133,23 +133,26 @@ def _describe(context: libyang.Context, issue: ValidationIssue, select: Select |
     if leafref is not None:
         yield _reference(issue, snode, leafref.group("value"))
         return
-    value = _value_of(issue, snode, source)
-    if value is None and not _is_value_error(issue, snode):
+    value = _quoted_value(issue.message)
+    if value is not None:
+        yield _value_error(issue, snode, value)
+    elif _is_value_error(issue, snode):
+        found = source(issue.path, snode) if source is not None and issue.path else None
+        yield _value_error(issue, snode, found)
+    elif _is_secret(snode):
+        text = f"invalid value for {snode.name()} (value not shown)"
+        yield replace(issue, message=text, detail=None)
+    else:
         yield issue
-        return
-    yield _value_error(issue, snode, value)
 
 
-def _value_of(issue: ValidationIssue, snode: LeafNode,
-              source: ValueSource | None) -> str | None:
+def _quoted_value(message: str) -> str | None:
     for form in _VALUE_FORMS:
-        match = form.match(issue.message)
+        match = form.match(message)
         if match is not None:
             return match.group("value")
-    if _EMPTY_VALUE.match(issue.message):
+    if _EMPTY_VALUE.match(message):
         return ""
-    if source is not None and issue.path is not None:
-        return source(issue.path, snode)
     return None
 
 
