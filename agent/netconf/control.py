@@ -10,7 +10,15 @@ from _libyang import ffi, lib
 from lxml import etree
 
 from agent.datastore import DatastoreName
-from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
+from agent.netconf.errors import (
+    BASE_NS,
+    ErrorTag,
+    ErrorType,
+    RPCError,
+    RPCErrors,
+    from_issue,
+    to_rpc_errors,
+)
 from agent.netconf.filters import filter_type
 from agent.netconf.notifications import NETCONF_STREAM, NotificationFilter
 from agent.netconf.request import Request, text_of
@@ -142,8 +150,7 @@ def _parse_module_rpc(request: Request) -> dict[str, object]:
     try:
         operation = services.schema.parse_netconf_rpc(etree.tostring(envelope))
     except DataInvalidError as exc:
-        raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, str(exc),
-                       path=exc.issues[0].path if exc.issues else None) from exc
+        raise RPCErrors(to_rpc_errors(exc)) from exc
     node = operation.root
     assert node is not None
     running = services.datastores.tree(DatastoreName.RUNNING).root
@@ -152,10 +159,13 @@ def _parse_module_rpc(request: Request) -> dict[str, object]:
     ret = lib.lyd_validate_op(node.cdata, running.cdata if running is not None else ffi.NULL,
                               lib.LYD_TYPE_RPC_YANG, ffi.NULL)
     if ret != lib.LY_SUCCESS:
-        issues = take_issues(context)
-        message = issues[0].message if issues else "invalid RPC input"
-        raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, message,
-                       path=issues[0].path if issues else None)
+        issues = take_issues(context, operation)
+        operation.free()
+        if not issues:
+            raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE, "invalid RPC input")
+        # RFC 7950 §15: the same error-tags as for invalid configuration,
+        # such as data-missing for a name that no enrollment has.
+        raise RPCErrors(tuple(from_issue(issue) for issue in issues))
     document = json.loads(operation.print_json())
     operation.free()
     result: dict[str, object] = next(iter(document.values()), {}) or {}

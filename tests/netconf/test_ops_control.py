@@ -206,9 +206,13 @@ def test_module_rpc_reaches_handler(tmp_path: Path) -> None:
 
         unknown = harness.send(session, f'<renew-now xmlns="{PKI_NS}"><name>nosuch</name>'
                                         "</renew-now>")
-        assert error_fields(errors(unknown)[0])["error-tag"] == "invalid-value"
+        unknown_fields = error_fields(errors(unknown)[0])
+        assert unknown_fields["error-tag"] == "data-missing"
+        assert unknown_fields["error-app-tag"] == "instance-required"
+        assert unknown_fields["error-path"] == "/pki-agent:renew-now/name"
+        assert "'nosuch' not defined" in unknown_fields["error-message"]
 
-        for body, tag in (("", "invalid-value"),
+        for body, tag in (("", "data-missing"),
                           ("<name>mycert1</name><extra>1</extra>", "operation-not-supported")):
             bad = harness.send(session, f'<renew-now xmlns="{PKI_NS}">{body}</renew-now>')
             assert error_fields(errors(bad)[0])["error-tag"] == tag, body
