@@ -176,7 +176,10 @@ class Datastores:
             raise InUseError(name, held.session_id)
 
     def end_session(self, session_id: int) -> None:
-        """Release the session's locks and roll back its unconfirmed non-persist commit."""
+        """Release the session's locks and roll back its unconfirmed non-persist commit.
+
+        Releasing a candidate lock also discards the candidate changes made under it.
+        """
         for name, held in list(self._locks.items()):
             if held.session_id == session_id:
                 del self._locks[name]
