@@ -121,6 +121,9 @@ def _check_syntax(schema: Schema, xpath: str) -> None:
         issues = take_issues(schema.context)
         raise invalid_filter("; ".join(issue.message for issue in issues) or "syntax error")
     lib.ly_set_free(node_set[0], ffi.NULL)
+    # libyang may store warnings even on success; a later take_issues()
+    # would report them as errors of an unrelated request.
+    lib.ly_err_clean(schema.context.cdata, ffi.NULL)
 
 
 def xpath_to_libyang(schema: Schema, select: str, nsmap: dict[str | None, str]) -> str:

@@ -163,6 +163,8 @@ def find_xpath(tree: DataTree, xpath: str) -> list[libyang.DNode]:
         issues = take_issues(tree.context)
         reason = "; ".join(issue.message for issue in issues) or "libyang cannot evaluate it"
         raise InvalidXPathError(xpath, reason)
+    # Warnings stored on success would otherwise be reported with a later error.
+    lib.ly_err_clean(tree.context.cdata, ffi.NULL)
     found = node_set[0]
     try:
         return [libyang.DNode.new(tree.context, found.dnodes[i]) for i in range(found.count)]

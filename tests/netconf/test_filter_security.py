@@ -225,3 +225,17 @@ def test_subtree_over_selection_limit(loaded: Harness) -> None:
     fields = error_fields(error)
     assert fields["error-tag"] == "invalid-value"
     assert "257 selections" in fields["error-message"]
+
+
+def test_filter_leaves_no_stale_errors(loaded: Harness) -> None:
+    session = loaded.open()
+    any_node_filter = xpath("//*[.='x']")
+    reply = loaded.send(session, f"<get>{any_node_filter}</get>")
+    assert errors(reply) == []
+    broken = (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}"><cert><enroll>'
+              "<name>nodn</name><server>xpki-srv</server></enroll></cert></pki></config>")
+    assert is_ok(loaded.send(session, edit(broken)))
+    reply = loaded.send(session, "<commit/>")
+    messages = [error_fields(error)["error-message"] for error in errors(reply)]
+    assert messages
+    assert not any("XPath" in message for message in messages)
