@@ -19,7 +19,7 @@ from agent.netconf.errors import (
     from_issue,
     to_rpc_errors,
 )
-from agent.netconf.filters import filter_type
+from agent.netconf.filters import check_xpath_cost, filter_type
 from agent.netconf.notifications import NETCONF_STREAM, NotificationFilter
 from agent.netconf.request import Request, text_of
 from agent.schema import DataInvalidError
@@ -86,8 +86,11 @@ async def create_subscription(request: Request) -> None:
 def _notification_filter(element: etree._Element) -> NotificationFilter:
     if filter_type(element) == "xpath":
         select = element.get("select") or ""
+        check_xpath_cost(select)
         try:
-            compiled = etree.XPath(select, namespaces={k: v for k, v in element.nsmap.items() if k})
+            # No EXSLT regular expressions: they backtrack without limit on the event loop.
+            compiled = etree.XPath(select, namespaces={k: v for k, v in element.nsmap.items() if k},
+                                   regexp=False)
         except etree.XPathSyntaxError as exc:
             raise RPCError(ErrorType.APPLICATION, ErrorTag.INVALID_VALUE,
                            f"invalid xpath filter: {exc}",
