@@ -30,6 +30,7 @@ from agent.enrollment.state import (
     EnrollmentView,
     ServerStatus,
     Snapshot,
+    render_daemon_state,
     render_state,
 )
 from agent.enrollment.threads import run_in_thread
@@ -75,6 +76,8 @@ class EnrollmentDaemon:
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_JOBS)
+        self._state_inputs: tuple[object, ...] = ()
+        self._state_version = 0
         self.rpc = RPCHandlers(self)
 
     @classmethod
@@ -84,9 +87,17 @@ class EnrollmentDaemon:
         return cls(hooks, store, DeferredSCEPWorker(store), **options)
 
     def attach(self) -> None:
-        """Register the commit subscriber, state provider and RPC handlers."""
+        """Register the commit subscriber, state providers and RPC handlers.
+
+        The daemon container's uptime changes every second, so it has its own
+        provider without a version.  The versioned provider lets the NETCONF
+        core reuse its parsed tree until a server, enrollment or stored
+        certificate changes.
+        """
         self.hooks.commit_subscribers.append(self.on_commit)
+        self.hooks.state_providers.append(self.provide_daemon_state)
         self.hooks.state_providers.append(self.provide_state)
+        self.hooks.state_versions[self.provide_state] = self.state_version
         self.hooks.rpc_handlers.update(self.rpc.table())
 
     async def start(self, run_scheduler: bool = True) -> None:
@@ -121,18 +132,36 @@ class EnrollmentDaemon:
             return
         self._apply_config(new)
 
+    def provide_daemon_state(self) -> JSONData:
+        """Return the daemon container (status, start time, uptime) as RFC 7951 JSON."""
+        return render_daemon_state(self.started, self.clock.now())
+
     def provide_state(self) -> JSONData:
-        """Return the daemon's live state as RFC 7951 JSON."""
+        """Return the servers', enrollments' and certificates' state as RFC 7951 JSON."""
         with self._lock:
             snapshot = Snapshot(
-                started=self.started,
-                now=self.clock.now(),
                 servers=tuple(record.view for record in self.servers.values()),
                 enrollments=tuple(record.view for record in self.enrollments.values()),
                 ca_certificates=self.store.ca_certificates(),
                 lineages=self.store.lineages(),
             )
         return render_state(snapshot)
+
+    def state_version(self) -> int:
+        """Return a number that changes whenever `provide_state` would return other JSON.
+
+        Views are immutable and replaced on every change, and the store counts
+        its own changes, so comparing them with the last call finds every
+        change without a counter at each place that changes a view.
+        """
+        with self._lock:
+            inputs = (tuple(record.view for record in self.servers.values()),
+                      tuple(record.view for record in self.enrollments.values()),
+                      self.store.version)
+        if inputs != self._state_inputs:
+            self._state_inputs = inputs
+            self._state_version += 1
+        return self._state_version
 
     async def run_due(self) -> None:
         """Start every job that is due now and wait until all jobs finish.

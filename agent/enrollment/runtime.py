@@ -76,7 +76,8 @@ def initial_enrollment_view(config: EnrollConfig, lineage: Lineage | None) -> En
                        renewing=lineage.renewal,
                        next_renewal=renewal_time(lineage.certificate, config.renewal_threshold))
     if lineage.pending_file is not None:
-        return replace(view, reason="waiting for the CA to issue the certificate")
+        return replace(view, reason="waiting for the CA to issue the certificate",
+                       transaction_id=lineage.transaction_id)
     return view
 
 

@@ -82,19 +82,29 @@ class EnrollmentView:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """Everything the state provider renders, taken at one moment."""
+    """Everything the versioned state provider renders, taken at one moment.
 
-    started: datetime.datetime | None
-    now: datetime.datetime
+    It contains no clock reading, so equal snapshots render equal JSON.
+    """
+
     servers: tuple[ServerView, ...]
     enrollments: tuple[EnrollmentView, ...]
     ca_certificates: tuple[CACertificate, ...]
     lineages: Mapping[str, Lineage]
 
 
+def render_daemon_state(started: datetime.datetime | None,
+                        now: datetime.datetime) -> dict[str, Any]:
+    """Return the `pki-agent:pki/daemon` container, whose uptime changes every second."""
+    return {TOP: {"daemon": _render_daemon(started, now)}}
+
+
 def render_state(snapshot: Snapshot) -> dict[str, Any]:
-    """Return the config-false nodes under `pki-agent:pki` as RFC 7951 JSON."""
-    pki: dict[str, Any] = {"daemon": _render_daemon(snapshot)}
+    """Return the config-false nodes under `pki-agent:pki`, except the daemon container.
+
+    The result is ``{}`` when there is nothing to show.
+    """
+    pki: dict[str, Any] = {}
     if snapshot.servers:
         pki["enroll-server"] = [
             {"id": view.id, "state": _render_server(view)} for view in snapshot.servers
@@ -112,15 +122,15 @@ def render_state(snapshot: Snapshot) -> dict[str, Any]:
         cert["certificates"] = {"certificate": rows}
     if cert:
         pki["cert"] = cert
-    return {TOP: pki}
+    return {TOP: pki} if pki else {}
 
 
-def _render_daemon(snapshot: Snapshot) -> dict[str, Any]:
-    if snapshot.started is None:
+def _render_daemon(started: datetime.datetime | None, now: datetime.datetime) -> dict[str, Any]:
+    if started is None:
         return {"status": "not-running"}
-    uptime = max(int((snapshot.now - snapshot.started).total_seconds()), 0)
+    uptime = max(int((now - started).total_seconds()), 0)
     # RFC 7951 §6.1: uint64 values are JSON strings.
-    return {"status": "running", "started": format_time(snapshot.started), "uptime": str(uptime)}
+    return {"status": "running", "started": format_time(started), "uptime": str(uptime)}
 
 
 def _render_server(view: ServerView) -> dict[str, Any]:

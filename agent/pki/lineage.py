@@ -46,6 +46,8 @@ class Lineage:
     certificate_file: str | None = None
     next_key_file: str | None = None
     pending_file: str | None = None
+    transaction_id: str | None = None
+    """transactionID of the pending transaction, shown in the state before it is read."""
     renewal: bool = False
     rejection: dict[str, str] | None = None
     certificate: x509.Certificate | None = None
@@ -70,6 +72,7 @@ class Lineage:
             "certificate": self.certificate_file,
             "next-key": self.next_key_file,
             "pending": self.pending_file,
+            "transaction-id": self.transaction_id,
             "renewal": self.renewal,
             "rejection": self.rejection,
         }
@@ -171,11 +174,16 @@ def _parse_pointer(pointer: Path) -> Lineage:
             certificate_file=raw.get("certificate"),
             next_key_file=raw.get("next-key"),
             pending_file=raw.get("pending"),
+            transaction_id=_optional_text(raw.get("transaction-id")),
             renewal=bool(raw.get("renewal", False)),
             rejection=_parse_rejection(raw.get("rejection")),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreCorruptError(pointer, str(exc)) from exc
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _parse_rejection(value: Any) -> dict[str, str] | None:

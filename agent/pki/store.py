@@ -99,6 +99,13 @@ class PKIStore:
         self._lock = threading.Lock()
         self._lineages: dict[str, Lineage] = {}
         self._ca: dict[str, CACertificate] = {}
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        """A counter that increases on every change of the lineages or CA-local rows."""
+        with self._lock:
+            return self._version
 
     def load(self) -> None:
         """Read the store, creating its directories and deleting crash leftovers.
@@ -124,6 +131,7 @@ class PKIStore:
         with self._lock:
             self._lineages = lineages
             self._ca = ca
+            self._version += 1
         logger.info("loaded PKI store %s: %d enrollments, %d CA certificates",
                     self.directory, len(lineages), len(ca))
 
@@ -157,6 +165,7 @@ class PKIStore:
         fresh = Lineage(name=check_label(name), server=server, request_digest=request_digest)
         with self._lock:
             self._lineages[name] = fresh
+            self._version += 1
         return self.begin_request(name, key, renewal=False)
 
     def begin_request(self, name: str, key: rsa.RSAPrivateKey, renewal: bool) -> Lineage:
@@ -167,7 +176,7 @@ class PKIStore:
         lineage_files.write_key(self._path(name), file_name, key)
         return self._commit(replace(current, version=version, next_key_file=file_name,
                                     next_key_size=key.key_size, pending_file=None,
-                                    renewal=renewal, rejection=None))
+                                    transaction_id=None, renewal=renewal, rejection=None))
 
     def save_pending(self, name: str, transaction: dict[str, Any]) -> Lineage:
         """Store the pending transaction of the outstanding request."""
@@ -175,7 +184,10 @@ class PKIStore:
         version = current.version + 1
         file_name = f"pending-{version}.json"
         lineage_files.write_pending(self._path(name), file_name, transaction)
-        return self._commit(replace(current, version=version, pending_file=file_name))
+        transaction_id = transaction.get("transaction_id")
+        return self._commit(replace(
+            current, version=version, pending_file=file_name,
+            transaction_id=None if transaction_id is None else str(transaction_id)))
 
     def save_issued(self, name: str, certificate: x509.Certificate,
                     chain: tuple[x509.Certificate, ...] = ()) -> Lineage:
@@ -190,7 +202,7 @@ class PKIStore:
             current, version=version, key_file=current.next_key_file,
             key_size=current.next_key_size, certificate_file=file_name,
             certificate=certificate, chain=chain, next_key_file=None, next_key_size=None,
-            pending_file=None, renewal=False, rejection=None))
+            pending_file=None, transaction_id=None, renewal=False, rejection=None))
 
     def save_rejected(self, name: str, details: dict[str, str]) -> Lineage:
         """Record the CA's final rejection of a first request and drop its key.
@@ -201,20 +213,22 @@ class PKIStore:
         """
         current = self._require(name)
         return self._commit(replace(current, version=current.version + 1, next_key_file=None,
-                                    next_key_size=None, pending_file=None, renewal=False,
-                                    rejection=dict(details)))
+                                    next_key_size=None, pending_file=None, transaction_id=None,
+                                    renewal=False, rejection=dict(details)))
 
     def abandon_request(self, name: str) -> Lineage:
         """Drop the outstanding request's key and transaction, keeping the certificate."""
         current = self._require(name)
         return self._commit(replace(current, version=current.version + 1, next_key_file=None,
-                                    next_key_size=None, pending_file=None, renewal=False))
+                                    next_key_size=None, pending_file=None, transaction_id=None,
+                                    renewal=False))
 
     def delete_lineage(self, name: str) -> None:
         """Delete every key, certificate and transaction of an enrollment."""
         path = self._path(name)
         with self._lock:
             self._lineages.pop(name, None)
+            self._version += 1
         if path.exists():
             # Remove the pointer first, so a crash during rmtree leaves no lineage.
             remove_files([path / lineage_files.POINTER])
@@ -259,12 +273,14 @@ class PKIStore:
         write_json_atomic(self._ca_dir / f"{label}.json", _ca_row_json(row))
         with self._lock:
             self._ca[label] = row
+            self._version += 1
         return row
 
     def remove_ca_certificate(self, label: str) -> CACertificate:
         """Delete one CA-local row by label and return it."""
         with self._lock:
             row = self._ca.pop(label, None)
+            self._version += 1
         if row is None:
             raise CACertificateNotFoundError(label)
         remove_files([self._ca_dir / f"{check_label(label)}.json"])
@@ -284,6 +300,7 @@ class PKIStore:
         lineage_files.write_lineage(self._path(updated.name), updated)
         with self._lock:
             self._lineages[updated.name] = updated
+            self._version += 1
         return updated
 
 

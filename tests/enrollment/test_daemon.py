@@ -15,7 +15,7 @@ from agent.enrollment import EnrollmentDaemon, EnrollmentRPCError
 from agent.enrollment.outcomes import DiscoveryResult, ServerContext, StepKind, StepResult
 from agent.enrollment.state import ServerStatus
 from agent.hooks import Hooks
-from agent.pki import PKIStore
+from agent.pki import CARole, PKIStore
 from tests.enrollment.helpers import (
     ManualClock,
     ScriptedWorker,
@@ -48,10 +48,11 @@ class Harness:
             subscriber({}, document)
 
     def state(self) -> dict[str, Any]:
+        # The providers return disjoint children of pki-agent:pki.
         merged: dict[str, Any] = {}
         for provider in self.hooks.state_providers:
-            merged.update(provider())
-        return merged["pki-agent:pki"]
+            merged.update(provider().get("pki-agent:pki", {}))
+        return merged
 
     def enrollment_state(self, name: str = "mycert1") -> dict[str, Any]:
         entries = self.state()["cert"]["enroll"]
@@ -408,6 +409,26 @@ def test_issued_lineage_shown_after_restart(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_pending_lineage_shows_transaction(tmp_path: Path) -> None:
+    store = PKIStore(tmp_path / "pki")
+    store.load()
+    from agent.enrollment.config import parse_config
+
+    config = parse_config(running([server_entry()], [enroll_entry()]))
+    store.start_lineage("mycert1", "xpki-srv", config.enrollments["mycert1"].request_digest())
+    store.begin_request("mycert1", rsa_key(), renewal=False)
+    store.save_pending("mycert1", {"transaction_id": "TX-STORED"})
+
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+
+        state = h.enrollment_state()
+        assert state["state"] == "pending"
+        assert state["transaction-id"] == "TX-STORED"
+
+    run(tmp_path, scenario)
+
+
 def test_renewal_start_notifies_expiring(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         h.commit(running([server_entry()], [enroll_entry()]))
@@ -476,5 +497,61 @@ def test_shorter_poll_interval_applies_now(tmp_path: Path) -> None:
         h.clock.advance(10)
         await h.daemon.run_due()
         assert len(h.worker.requests) == 2
+
+    run(tmp_path, scenario)
+
+
+def test_state_version_tracks_changes(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        provider = h.daemon.provide_state
+        version_of = h.hooks.state_versions[provider]
+        assert provider in h.hooks.state_providers
+        seen: dict[object, dict[str, Any]] = {}
+
+        def observe() -> object:
+            version = version_of()
+            state = provider()
+            # One version must always stand for the same JSON.
+            assert seen.setdefault(version, state) == state
+            return version
+
+        versions = [observe()]
+        h.commit(running([server_entry()], [enroll_entry()]))
+        versions.append(observe())
+        h.worker.queue_discovery("xpki-srv", h.responding())
+        h.worker.queue_step("mycert1", PENDING, issued_result())
+        await h.daemon.run_due()
+        versions.append(observe())
+        await h.daemon.run_due()
+        versions.append(observe())
+        h.clock.advance(120)
+        await h.daemon.run_due()
+        versions.append(observe())
+        await h.hooks.rpc_handlers["pki-agent:re-enroll"]({"name": "mycert1"})
+        versions.append(observe())
+        h.store.store_ca_certificate("xpki-srv", "xpki-srv", CARole.ROOT,
+                                     make_certificate(make_name("Root"), ca=True))
+        versions.append(observe())
+        await h.hooks.rpc_handlers["pki-agent:remove-ca-certificate"]({"label": "xpki-srv"})
+        versions.append(observe())
+
+        assert len(set(versions)) == len(versions)
+        assert h.enrollment_state()["state"] == "pending"
+
+    run(tmp_path, scenario)
+
+
+def test_state_version_ignores_clock(tmp_path: Path) -> None:
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+        version_of = h.hooks.state_versions[h.daemon.provide_state]
+        before = version_of()
+        uptime_before = h.state()["daemon"]["uptime"]
+
+        h.clock.advance(5)
+
+        assert version_of() == before
+        assert h.state()["daemon"]["uptime"] != uptime_before
+        assert h.daemon.provide_daemon_state not in h.hooks.state_versions
 
     run(tmp_path, scenario)

@@ -54,7 +54,20 @@ def test_pending_transaction_survives_reload(tmp_path: Path) -> None:
     assert reloaded.pending_transaction("mycert1") == {"transaction_id": "abc",
                                                        "request": "MIIB"}
     assert reloaded.lineage("mycert1") == lineage
+    assert lineage.transaction_id == "abc"
     assert file_mode(pending_path) == 0o600
+
+
+def test_issued_clears_transaction_id(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    store.start_lineage("mycert1", "xpki-srv", "digest-1")
+    store.begin_request("mycert1", rsa_key(), renewal=False)
+    store.save_pending("mycert1", {"transaction_id": "abc"})
+
+    issued = store.save_issued("mycert1", make_certificate(make_name("mycert1")))
+
+    assert issued.transaction_id is None
+    assert new_store(tmp_path).lineage("mycert1") == issued
 
 
 def test_issued_certificate_replaces_old_files(tmp_path: Path) -> None:

@@ -42,11 +42,11 @@ def test_pending_then_poll(
     assert status == 3
     pending = tmp_path / "pending.json"
     # The pending file contains the request as sent, challenge included, so it is private.
-    assert "pending-secret".encode().hex() in pending.read_text()
+    assert b"pending-secret".hex() in pending.read_text()
     assert stat.S_IMODE(os.stat(pending).st_mode) == 0o600
     state = (tmp_path / "state.json").read_text()
     assert "pending-secret" not in state
-    assert "pending-secret".encode().hex() not in state
+    assert b"pending-secret".hex() not in state
     assert "scep poll --out" in capsys.readouterr().out
 
     key = serialization.load_pem_private_key((tmp_path / "key.pem").read_bytes(), None)
