@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from agent.enrollment.config import MODULE
 from agent.enrollment.state import EnrollmentState, EnrollmentView
-from agent.errors import AgentError
-from agent.hooks import JSONData, RPCHandler
+from agent.hooks import BackendCondition, BackendError, JSONData, RPCHandler
+from agent.pki import CACertificateNotFoundError
 
 if TYPE_CHECKING:
     from agent.enrollment.daemon import EnrollmentDaemon
@@ -21,14 +21,21 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class EnrollmentRPCError(AgentError):
-    """The enrollment named in an RPC input is missing or cannot do what the RPC requests."""
+class EnrollmentRPCError(BackendError):
+    """The enrollment or label named in an RPC input is missing or cannot take the request.
 
-    def __init__(self, rpc: str, name: str, detail: str) -> None:
+    The NETCONF core sends it as an rpc-error with `condition` as error-tag
+    and the input leaf as error-path.
+    """
+
+    def __init__(self, rpc: str, name: str, detail: str,
+                 condition: BackendCondition = BackendCondition.OPERATION_FAILED,
+                 leaf: str = "name") -> None:
         self.rpc = rpc
         self.name = name
         self.detail = detail
-        super().__init__(f"{rpc} {name!r} failed: {detail}")
+        super().__init__(f"{rpc} {name!r} failed: {detail}", condition,
+                         path=f"/{MODULE}:{rpc}/{leaf}")
 
 
 class RPCHandlers:
@@ -65,14 +72,17 @@ class RPCHandlers:
 
     async def renew_now(self, rpc_input: JSONData) -> JSONData | None:
         """Start renewal of an issued certificate now."""
-        name = _input_leaf(rpc_input, "name")
+        name = _input_leaf(rpc_input, "renew-now", "name")
         record = self.daemon.enrollments.get(name)
         if record is None:
-            raise EnrollmentRPCError("renew-now", name, "enrollment not found")
+            raise EnrollmentRPCError("renew-now", name, "enrollment not found",
+                                     BackendCondition.DATA_MISSING)
         lineage = self.daemon.store.lineage(name)
         if lineage is None or lineage.certificate is None:
-            raise EnrollmentRPCError("renew-now", name,
-                                     "no issued certificate to renew; use re-enroll")
+            raise EnrollmentRPCError(
+                "renew-now", name,
+                f"the enrollment has no issued certificate to renew (state {record.view.state}); "
+                "wait for the certificate or use re-enroll", BackendCondition.INVALID_VALUE)
         with self.daemon._lock:
             record.renew_now = True
             record.due = self.daemon.clock.now()
@@ -82,11 +92,12 @@ class RPCHandlers:
 
     async def re_enroll(self, rpc_input: JSONData) -> JSONData | None:
         """Discard the request or certificate of an enrollment and enroll with a new key."""
-        name = _input_leaf(rpc_input, "name")
+        name = _input_leaf(rpc_input, "re-enroll", "name")
         daemon = self.daemon
         record = daemon.enrollments.get(name)
         if record is None:
-            raise EnrollmentRPCError("re-enroll", name, "enrollment not found")
+            raise EnrollmentRPCError("re-enroll", name, "enrollment not found",
+                                     BackendCondition.DATA_MISSING)
         previous = record.view.state
         with daemon._lock:
             record.generation += 1
@@ -101,8 +112,14 @@ class RPCHandlers:
 
     async def remove_ca_certificate(self, rpc_input: JSONData) -> JSONData | None:
         """Delete one CA-local row by label; the server is checked again at once."""
-        label = _input_leaf(rpc_input, "label")
-        row = self.daemon.store.remove_ca_certificate(label)
+        label = _input_leaf(rpc_input, "remove-ca-certificate", "label")
+        try:
+            row = self.daemon.store.remove_ca_certificate(label)
+        except CACertificateNotFoundError as exc:
+            raise EnrollmentRPCError(
+                "remove-ca-certificate", label,
+                "no CA-local certificate with this label in the certificate table",
+                BackendCondition.DATA_MISSING, leaf="label") from exc
         logger.info("CA certificate %s of server %s removed", label, row.server)
         server = self.daemon.servers.get(row.server)
         if server is not None and server.config.enabled:
@@ -117,7 +134,7 @@ def _fresh_view(view: EnrollmentView) -> EnrollmentView:
                    last_attempt=None, renewing=False)
 
 
-def _input_leaf(rpc_input: JSONData, leaf: str) -> str:
+def _input_leaf(rpc_input: JSONData, rpc: str, leaf: str) -> str:
     # The core may pass the input with or without the module-qualified wrapper.
     for key, value in rpc_input.items():
         if isinstance(value, dict) and key.startswith(f"{MODULE}:"):
@@ -125,5 +142,6 @@ def _input_leaf(rpc_input: JSONData, leaf: str) -> str:
             break
     value = rpc_input.get(leaf, rpc_input.get(f"{MODULE}:{leaf}"))
     if not isinstance(value, str) or not value:
-        raise EnrollmentRPCError("rpc", str(value), f"input leaf {leaf!r} missing")
+        raise EnrollmentRPCError(rpc, str(value), f"input leaf {leaf!r} missing",
+                                 BackendCondition.INVALID_VALUE, leaf=leaf)
     return value

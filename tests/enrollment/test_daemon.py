@@ -14,7 +14,7 @@ import pytest
 from agent.enrollment import EnrollmentDaemon, EnrollmentRPCError
 from agent.enrollment.outcomes import DiscoveryResult, ServerContext, StepKind, StepResult
 from agent.enrollment.state import ServerStatus
-from agent.hooks import Hooks
+from agent.hooks import BackendCondition, BackendError, Hooks
 from agent.pki import CARole, PKIStore
 from tests.enrollment.helpers import (
     ManualClock,
@@ -355,14 +355,28 @@ def test_delete_purges_store(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
-def test_renew_now_requires_certificate(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("rpc", "rpc_input", "condition", "path", "text"), [
+    ("renew-now", {"name": "mycert1"}, BackendCondition.INVALID_VALUE,
+     "/pki-agent:renew-now/name", "has no issued certificate to renew (state pending)"),
+    ("renew-now", {"name": "absent"}, BackendCondition.DATA_MISSING,
+     "/pki-agent:renew-now/name", "enrollment not found"),
+    ("re-enroll", {"name": "absent"}, BackendCondition.DATA_MISSING,
+     "/pki-agent:re-enroll/name", "enrollment not found"),
+    ("remove-ca-certificate", {"label": "absent+ra"}, BackendCondition.DATA_MISSING,
+     "/pki-agent:remove-ca-certificate/label", "no CA-local certificate with this label"),
+], ids=["renew-without-certificate", "renew-unknown", "re-enroll-unknown", "remove-unknown"])
+def test_rpc_errors_carry_condition(tmp_path: Path, rpc: str, rpc_input: dict[str, str],
+                                    condition: BackendCondition, path: str, text: str) -> None:
     async def scenario(h: Harness) -> None:
         h.commit(running([server_entry()], [enroll_entry()]))
 
-        with pytest.raises(EnrollmentRPCError):
-            await h.hooks.rpc_handlers["pki-agent:renew-now"]({"name": "mycert1"})
-        with pytest.raises(EnrollmentRPCError):
-            await h.hooks.rpc_handlers["pki-agent:re-enroll"]({"name": "absent"})
+        with pytest.raises(BackendError) as caught:
+            await h.hooks.rpc_handlers[f"pki-agent:{rpc}"](rpc_input)
+
+        assert isinstance(caught.value, EnrollmentRPCError)
+        assert caught.value.condition is condition
+        assert caught.value.path == path
+        assert text in caught.value.message
 
     run(tmp_path, scenario)
 
