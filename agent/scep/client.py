@@ -34,6 +34,7 @@ from agent.scep.message import (
 )
 from agent.scep.names import subject_of
 from agent.scep.transport import HTTPTransport
+from agent.scep.transport_errors import display_url
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ class SCEPClient:
         )
         if not _looks_like_cms(reply.body):
             raise TransportError(
-                "PKIOperation", self.url, f"reply from {self.url} is not a CMS message"
+                "PKIOperation", self.url, f"reply from {display_url(self.url)} is not a CMS message"
             )
         return self._result(parse_cert_rep(reply.body, ca, context), transaction)
 
@@ -313,7 +314,8 @@ class SCEPClient:
                 transaction.transaction_id,
             )
         if reply.pki_status is PKIStatus.PENDING:
-            logger.debug("SCEP request %s is pending at %s", transaction.transaction_id, self.url)
+            logger.debug("SCEP request %s is pending at %s", transaction.transaction_id,
+                         display_url(self.url))
             return Pending(transaction)
         assert reply.certificate is not None  # parse_cert_rep guarantees it for SUCCESS
         logger.info(

@@ -11,7 +11,7 @@ import requests
 import urllib3
 
 from agent.scep.errors import TransportError
-from agent.scep.transport_errors import describe_failure, describe_status
+from agent.scep.transport_errors import describe_failure, describe_status, display_url
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class HTTPTransport:
 
     def _send(self, operation: str, method: str, target: str, body: bytes | None) -> Reply:
         headers = {"Content-Type": PKI_MESSAGE_TYPE} if body is not None else {}
-        logger.debug("SCEP %s %s %s", method, operation, self.url)
+        logger.debug("SCEP %s %s %s", method, operation, display_url(self.url))
         try:
             response = self.session.request(
                 method, target, data=body, headers=headers, timeout=self.timeout, stream=True
@@ -86,7 +86,9 @@ class HTTPTransport:
             raise TransportError(operation, self.url, reason) from exc
         if len(content) > MAX_REPLY_SIZE:
             raise TransportError(
-                operation, self.url, f"reply from {self.url} larger than {MAX_REPLY_SIZE} bytes"
+                operation,
+                self.url,
+                f"reply from {display_url(self.url)} larger than {MAX_REPLY_SIZE} bytes",
             )
         if response.status_code != 200:
             reason = describe_status(response.status_code, self.url, content)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -42,15 +42,31 @@ def _hostname(url: str) -> str:
         return url
 
 
+def display_url(url: str) -> str:
+    """Return `url` without a user name and password, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def describe_status(status: int, url: str, body: bytes) -> str:
-    """Return ``HTTP STATUS from URL: FIRST LINE`` for a reply that is not 200 OK."""
+    """Return ``HTTP STATUS from URL: FIRST LINE`` for a reply that is not 200 OK.
+
+    Characters that are not printable, such as terminal escapes, become "?",
+    because the line comes from the server and ends up in logs and the CLI.
+    """
     lines = body.decode("utf-8", "replace").splitlines()
     first = next((line.strip() for line in lines if line.strip()), "")
+    first = "".join(char if char.isprintable() else "?" for char in first)
     if not first:
-        return f"HTTP {status} from {url} with an empty body"
+        return f"HTTP {status} from {display_url(url)} with an empty body"
     if len(first) > MAX_BODY_EXCERPT:
         first = first[:MAX_BODY_EXCERPT] + "..."
-    return f"HTTP {status} from {url}: {first}"
+    return f"HTTP {status} from {display_url(url)}: {first}"
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

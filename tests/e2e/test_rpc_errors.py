@@ -1,4 +1,4 @@
-"""The daemon's RPC errors as ncclient sees them: error-tag, error-path and message."""
+"""The daemon's RPC errors in the replies that ncclient receives: error-tag, error-path, message."""
 
 from __future__ import annotations
 

@@ -13,7 +13,12 @@ import urllib3
 
 from agent.scep.client import SCEPClient
 from agent.scep.errors import TransportError
-from agent.scep.transport_errors import describe_failure, describe_status, host_port
+from agent.scep.transport_errors import (
+    describe_failure,
+    describe_status,
+    display_url,
+    host_port,
+)
 
 URL = "http://scep.example.test:8080/scep"
 
@@ -84,6 +89,22 @@ def test_host_port(url: str, expected: str) -> None:
 ])
 def test_status_text(body: bytes, expected: str) -> None:
     assert describe_status(500, "http://h/scep", body) == expected
+
+
+def test_status_text_escapes_control_characters() -> None:
+    text = describe_status(500, "http://h/scep", b"\x1b[31mred\x07 alert")
+
+    assert text == "HTTP 500 from http://h/scep: ?[31mred? alert"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://admin:s3cret@ca.example.test:8080/scep", "http://ca.example.test:8080/scep"),
+    ("http://ca.example.test/scep?x=1", "http://ca.example.test/scep?x=1"),
+])
+def test_display_url_drops_credentials(url: str, expected: str) -> None:
+    assert display_url(url) == expected
+    assert "s3cret" not in describe_status(500, url, b"error")
+    assert "s3cret" not in describe_failure(requests.ReadTimeout("x"), url, 5.0, 30.0)
 
 
 def _free_port() -> int:
