@@ -81,8 +81,9 @@ class PendingTransaction:
     """The state that CertPoll needs after a restart: transactionID, signer and request.
 
     The request is the PKCS#10 DER as sent, so it contains the challenge
-    password, and the signer's private key is here too.  Store the JSON like
-    a key file (mode 0600), and never log it or its repr's hidden fields.
+    password, next to the signer's private key.  Store the JSON like a key
+    file (mode 0600) and never log it.  The repr leaves out the key and the
+    request.
     """
 
     transaction_id: str

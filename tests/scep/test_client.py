@@ -11,10 +11,12 @@ from urllib.parse import unquote
 
 import pytest
 from asn1crypto import cms as asn1_cms
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.scep import ber, cms
 from agent.scep.attributes import MessageType, PKIStatus
+from agent.scep.cacerts import CACertificates
 from agent.scep.capabilities import Capabilities
 from agent.scep.client import (
     Issued,
@@ -531,3 +533,18 @@ def test_signer_ra_accepted(mock_ca: MockCA, pki: PKIFactory) -> None:
 )
 def test_operation_url(url: str, expected: str) -> None:
     assert operation_url(url, "GetCACaps") == expected
+
+
+def test_pending_repr_hides_secrets(pki: PKIFactory) -> None:
+    key = pki.key()
+    request = prepare_enrollment(key, DN, (), "repr-secret-challenge")
+    trusted = CACertificates((request.signer_certificate,)).verify(
+        request.signer_certificate.fingerprint(hashes.SHA256()).hex())
+    transaction = PendingTransaction.for_request(request, trusted)
+
+    text = repr(transaction)
+
+    assert transaction.request_der
+    assert "repr-secret-challenge" not in text
+    assert b"repr-secret-challenge".hex() not in text
+    assert "PRIVATE KEY" not in text
