@@ -335,7 +335,7 @@ class EnrollmentDaemon:
                 if enrollment.config.server == label:
                     self._set_enrollment_waiting(enrollment)
                     if enrollment.due is None and result.context is not None and changed:
-                        enrollment.due = now
+                        runtime.schedule_attempt(enrollment, now)
         if changed:
             self._publish_server(current)
 

@@ -10,6 +10,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from agent.enrollment import runtime
 from agent.enrollment.config import MODULE
 from agent.enrollment.state import EnrollmentState, EnrollmentView
 from agent.hooks import BackendCondition, BackendError, JSONData, RPCHandler
@@ -61,10 +62,10 @@ class RPCHandlers:
         with daemon._lock:
             for server in daemon.servers.values():
                 if server.config.enabled:
-                    server.due = now
+                    runtime.schedule_check(server, now)
             for record in daemon.enrollments.values():
                 if record.view.state is not EnrollmentState.ISSUED or record.view.renewing:
-                    record.due = now
+                    runtime.schedule_attempt(record, now)
         logger.info("trigger: checking %d servers and polling pending requests",
                     len(daemon.servers))
         daemon.wake()
@@ -85,7 +86,7 @@ class RPCHandlers:
                 "wait for the certificate or use re-enroll", BackendCondition.INVALID_VALUE)
         with self.daemon._lock:
             record.renew_now = True
-            record.due = self.daemon.clock.now()
+            runtime.schedule_attempt(record, self.daemon.clock.now())
         logger.info("enrollment %s: renewal requested by renew-now", name)
         self.daemon.wake()
         return None
@@ -104,8 +105,8 @@ class RPCHandlers:
             record.reset = True
             record.renew_now = False
             record.failures = 0
-            record.due = daemon.clock.now()
             record.view = _fresh_view(record.view)
+            runtime.schedule_attempt(record, daemon.clock.now())
         daemon._announce(previous, record)
         daemon.wake()
         return None
@@ -123,7 +124,8 @@ class RPCHandlers:
         logger.info("CA certificate %s of server %s removed", label, row.server)
         server = self.daemon.servers.get(row.server)
         if server is not None and server.config.enabled:
-            server.due = self.daemon.clock.now()
+            with self.daemon._lock:
+                runtime.schedule_check(server, self.daemon.clock.now())
             self.daemon.wake()
         return None
 

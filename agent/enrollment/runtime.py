@@ -46,6 +46,23 @@ class EnrollmentRecord:
     waiting_for_server: bool = True
 
 
+def schedule_check(record: ServerRecord, when: datetime.datetime) -> None:
+    """Check the server at `when`, and show that time as its next-check."""
+    record.due = when
+    record.view = replace(record.view, next_check=when)
+
+
+def schedule_attempt(record: EnrollmentRecord, when: datetime.datetime) -> None:
+    """Run the enrollment's next step at `when`, and show that time as its next-attempt.
+
+    An enrollment that waits for its server keeps no next-attempt, because
+    the step runs only after the server responds.
+    """
+    record.due = when
+    if not record.waiting_for_server:
+        record.view = replace(record.view, next_attempt=when)
+
+
 def new_server_record(config: ServerConfig, now: datetime.datetime) -> ServerRecord:
     """Create the record of a newly configured or changed server."""
     if not config.enabled:

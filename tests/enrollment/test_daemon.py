@@ -254,7 +254,11 @@ def test_trigger_polls_now(tmp_path: Path) -> None:
         await h.daemon.run_due()
         await h.daemon.run_due()
 
+        h.clock.advance(10)
         await h.hooks.rpc_handlers["pki-agent:trigger"]({})
+        # The state shows the checks that trigger scheduled before they run.
+        assert h.server_state()["next-check"] == "2026-12-01T00:00:10Z"
+        assert h.enrollment_state()["next-attempt"] == "2026-12-01T00:00:10Z"
         await h.daemon.run_due()
         await h.daemon.run_due()
 
