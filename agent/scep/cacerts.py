@@ -33,6 +33,11 @@ FINGERPRINT_ALGORITHMS: dict[str, type[hashes.HashAlgorithm]] = {
 
 _SEPARATORS = re.compile(r"[\s:\-]")
 
+# The chain checks try signatures between pairs of certificates, so their
+# cost grows faster than the count, and the reply may come over plain HTTP.
+# A CA sends its root, a few intermediates and one or two RAs.
+MAX_CA_CERTIFICATES = 16
+
 
 def fingerprint(certificate: x509.Certificate, algorithm: str = "sha256") -> str:
     """Return the lower-case hex hash of the certificate's DER encoding."""
@@ -254,6 +259,11 @@ def parse_ca_certificates(body: bytes) -> CACertificates:
         raise CANotDownloaded(f"neither a DER certificate nor a PKCS#7: {exc.problem}") from exc
     if not certificates:
         raise CANotDownloaded("the PKCS#7 contains no certificate")
+    if len(certificates) > MAX_CA_CERTIFICATES:
+        raise CANotDownloaded(
+            f"the PKCS#7 contains {len(certificates)} certificates, more than the "
+            f"{MAX_CA_CERTIFICATES} accepted"
+        )
     return CACertificates(tuple(certificates))
 
 

@@ -10,6 +10,7 @@ from cryptography import x509
 
 from agent.scep import cms
 from agent.scep.cacerts import (
+    MAX_CA_CERTIFICATES,
     CACertificates,
     TrustedCA,
     certificate_der,
@@ -239,3 +240,18 @@ def test_parse_invalid_version(pki: PKIFactory) -> None:
     for body in bodies:
         with pytest.raises(CANotDownloaded):
             parse_ca_certificates(body)
+
+
+def test_parse_too_many_certificates(pki: PKIFactory) -> None:
+    root = pki.issue("root", ca=True)
+    body = cms.build_certs_only([root.certificate] * (MAX_CA_CERTIFICATES + 1))
+
+    with pytest.raises(CANotDownloaded, match="17 certificates"):
+        parse_ca_certificates(body)
+
+
+def test_parse_max_certificates(pki: PKIFactory) -> None:
+    root = pki.issue("root", ca=True)
+    body = cms.build_certs_only([root.certificate] * MAX_CA_CERTIFICATES)
+
+    assert len(parse_ca_certificates(body).certificates) == MAX_CA_CERTIFICATES
