@@ -81,6 +81,7 @@ _TYPE_EXPECTED = {
     "IPv4 address": "four decimal numbers from 0 to 255 separated by dots",
     "IPv6 address": "an IPv6 address such as 2001:db8::1",
 }
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/?#\s]*@")
 _MAX_PATTERN_SHOWN = 60
 _MAX_VALUE_SHOWN = 80
 _EMSG_SUBJECT = re.compile(r"^invalid (?P<noun>[^:]{1,30}): (?P<expected>.+)$", re.DOTALL)
@@ -170,13 +171,18 @@ def _value_error(issue: ValidationIssue, snode: LeafNode,
         return replace(issue, message=text, detail=None, kind=IssueKind.VALUE)
     shown = "" if value is None else f" {_quote(value)}"
     text = f"invalid {noun}{shown} for {leaf}: {expected}"
-    return replace(issue, message=text, value=value, kind=IssueKind.VALUE)
+    if value is None:
+        return replace(issue, message=text, kind=IssueKind.VALUE)
+    redacted = _without_userinfo(value)
+    # libyang's own text would still contain the credentials.
+    detail = issue.detail if redacted == value else None
+    return replace(issue, message=text, value=redacted, detail=detail, kind=IssueKind.VALUE)
 
 
 def _reference(issue: ValidationIssue, snode: LeafNode, value: str) -> ValidationIssue:
     target = snode.type().leafref_path() or "its target"
     text = f"{snode.name()} {_quote(value)} not defined in the system: no {target} has this value"
-    return replace(issue, message=text, value=value, kind=IssueKind.REFERENCE)
+    return replace(issue, message=text, value=_without_userinfo(value), kind=IssueKind.REFERENCE)
 
 
 def _not_unique(issue: ValidationIssue, found: re.Match[str],
@@ -272,7 +278,13 @@ def _is_secret(snode: libyang.SNode) -> bool:
     return any(ext.name() == "default-deny-all" for ext in snode.extensions())
 
 
+def _without_userinfo(value: str) -> str:
+    # RFC 3986 §3.2.1: userinfo may hold a password, so it is never echoed.
+    return _USERINFO.sub(r"\g<scheme>***@", value)
+
+
 def _quote(value: str) -> str:
+    value = _without_userinfo(value)
     if len(value) > _MAX_VALUE_SHOWN:
         value = f"{value[:_MAX_VALUE_SHOWN]}... ({len(value)} characters)"
     return f"'{value}'"

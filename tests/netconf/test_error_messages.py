@@ -196,3 +196,28 @@ def test_duplicate_label_names_value_and_entries(harness: Harness) -> None:
     assert fields["error-message"] == (
         "label 'xpki-srv' not unique: /pki-agent:pki/enroll-server[id='9'] and "
         "/pki-agent:pki/enroll-server[id='1'] both use it")
+
+
+@pytest.mark.parametrize("url", [
+    "http://scepuser:URLSECRET@127.0.0.1:8080/scep",
+    "ftp://scepuser:URLSECRET@127.0.0.1/scep",
+])
+def test_url_credentials_never_echoed(harness: Harness, url: str) -> None:
+    session = harness.open()
+    body = f"<enroll-server><id>1</id><url>{url}</url></enroll-server>"
+    reply = harness.send(session, edit(config(body)))
+    fields = only_error(reply)
+
+    assert "URLSECRET" not in etree.tostring(reply).decode()
+    assert "scepuser" not in fields["error-message"]
+    assert "://***@127.0.0.1" in fields["error-message"]
+
+
+def test_uri_san_credentials_never_echoed(harness: Harness) -> None:
+    session = harness.open()
+    value = "https://user:URLSECRET@host/a b"
+    reply = harness.send(session, edit(config(enroll(f"<san><uri>{value}</uri></san>"))))
+    fields = only_error(reply)
+
+    assert "URLSECRET" not in etree.tostring(reply).decode()
+    assert fields["error-message"].startswith("invalid URI 'https://***@host/a b' for uri")
