@@ -44,6 +44,9 @@ def configure_logging(verbosity: int) -> None:
     root.setLevel(logging.DEBUG if verbosity else logging.INFO)
     # asyncssh logs every channel and packet event at INFO; show it only at -vv.
     logging.getLogger("asyncssh").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
+    # urllib3 logs every request line at DEBUG, a GET PKIOperation with its whole
+    # message; agent.scep.transport logs one line per exchange instead.
+    logging.getLogger("urllib3").setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -148,6 +148,15 @@ def describe_failure(exc: BaseException, url: str, connect_timeout: float,
     for matches, template in _CAUSES:
         for item in chain:
             if matches(item):
-                return template.format(detail=_detail(item), **fields)
+                return _redact(template.format(detail=_detail(item), **fields), url)
     # Anything else, such as an invalid URL or a broken reply, keeps its own first line.
-    return f"request to {fields['host']} failed: {_detail(chain[-1])}"
+    return _redact(f"request to {fields['host']} failed: {_detail(chain[-1])}", url)
+
+
+def _redact(text: str, url: str) -> str:
+    """Remove the URL's user name and password from `text`, which may quote the URL."""
+    try:
+        userinfo = urlsplit(url).netloc.rpartition("@")[0]
+    except ValueError:
+        return text
+    return text.replace(f"{userinfo}@", "") if userinfo else text

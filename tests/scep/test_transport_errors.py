@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -11,6 +12,7 @@ import pytest
 import requests
 import urllib3
 
+from agent.cli import configure_logging
 from agent.scep.client import SCEPClient
 from agent.scep.errors import TransportError
 from agent.scep.transport_errors import (
@@ -105,6 +107,24 @@ def test_display_url_drops_credentials(url: str, expected: str) -> None:
     assert display_url(url) == expected
     assert "s3cret" not in describe_status(500, url, b"error")
     assert "s3cret" not in describe_failure(requests.ReadTimeout("x"), url, 5.0, 30.0)
+    invalid = requests.exceptions.InvalidURL(f"Failed to parse: {url}")
+    assert "s3cret" not in describe_failure(invalid, url, 5.0, 30.0)
+
+
+@pytest.mark.parametrize(("verbosity", "level"), [(0, logging.WARNING), (1, logging.WARNING),
+                                                  (2, logging.DEBUG)])
+def test_urllib3_debug_only_at_vv(verbosity: int, level: int) -> None:
+    root = logging.getLogger()
+    changed = [logging.getLogger(name) for name in ("urllib3", "asyncssh")]
+    saved_handlers, saved_levels = root.handlers[:], [root.level] + [c.level for c in changed]
+    try:
+        configure_logging(verbosity)
+
+        assert changed[0].getEffectiveLevel() == level
+    finally:
+        root.handlers[:] = saved_handlers
+        for logger, saved_level in zip([root, *changed], saved_levels, strict=True):
+            logger.setLevel(saved_level)
 
 
 def _free_port() -> int:
