@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
@@ -211,9 +212,25 @@ class Schema:
 
     def yang_library(self) -> DataTree:
         """Return the RFC 8525 yang-library data of the context."""
-        # The content-id is libyang's module-set change counter.
-        root = self.context.get_yanglib_data("%u")
+        # libyang takes the content-id as a printf format, so the id must
+        # contain no '%'. A hex digest contains none.
+        root = self.context.get_yanglib_data(self.content_id())
         return DataTree(self.context, root)
+
+    def content_id(self) -> str:
+        """Return the RFC 8525 content-id: a hash of the module set, equal across restarts.
+
+        It covers each module's name, revision, implemented flag and enabled
+        features, so it changes exactly when the module set does.
+        """
+        digest = hashlib.sha256()
+        for mod in sorted(self.context, key=lambda module: module.name()):
+            revisions = [rev.date() for rev in mod.revisions()]
+            features = sorted(feature.name() for feature in mod.features()
+                              if feature.state())
+            digest.update(json.dumps([mod.name(), revisions[:1], mod.implemented(),
+                                      features]).encode())
+        return digest.hexdigest()[:16]
 
 
 def _drop_record(record: logging.LogRecord) -> bool:
