@@ -56,6 +56,18 @@ _TRUST_STATUS: dict[type[scep_errors.SCEPError], ServerStatus] = {
 }
 
 
+def discovery_status(exc: scep_errors.SCEPError) -> ServerStatus:
+    """Return the server status for a failed CA download.
+
+    A server that sent an HTTP reply, such as HTTP 500, is reachable, so its
+    status is "CA not downloaded"; only connection failures and timeouts
+    make it "server not reachable".
+    """
+    if isinstance(exc, scep_errors.TransportError) and exc.answered:
+        return ServerStatus.CA_NOT_DOWNLOADED
+    return next(_TRUST_STATUS[kind] for kind in type(exc).__mro__ if kind in _TRUST_STATUS)
+
+
 class Worker(Protocol):
     """The blocking operations the daemon runs in threads."""
 
@@ -109,9 +121,8 @@ class SCEPWorker:
                 trusted = scep_calls.get_trusted_ca(client, server.fingerprint,
                                                     server.fingerprint_alg)
             except scep_errors.SCEPError as exc:
-                status = next(_TRUST_STATUS[kind] for kind in type(exc).__mro__
-                              if kind in _TRUST_STATUS)
-                return DiscoveryResult(status=status, message=str(exc), capabilities=names)
+                return DiscoveryResult(status=discovery_status(exc), message=str(exc),
+                                       capabilities=names)
         try:
             labels = self._store_ca_rows(server.label, trusted)
         except CALabelConflictError as exc:

@@ -302,7 +302,10 @@ class SCEPClient:
         )
         if not _looks_like_cms(reply.body):
             raise TransportError(
-                "PKIOperation", self.url, f"reply from {display_url(self.url)} is not a CMS message"
+                "PKIOperation",
+                self.url,
+                f"reply from {display_url(self.url)} is not a CMS message",
+                answered=True,
             )
         return self._result(parse_cert_rep(reply.body, ca, context), transaction)
 

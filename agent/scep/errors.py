@@ -21,16 +21,20 @@ class TransportError(SCEPError):
 
     `reason` is operator text that names the host or URL, such as
     "connection refused by 127.0.0.1:9", because the server's status
-    message shows it as it is.
+    message shows it as it is.  `answered` is true when the server sent an
+    HTTP reply (an error status, or a body that is too large or not CMS),
+    so the server is reachable but its reply is unusable.
     """
 
     retryable = True
 
-    def __init__(self, operation: str, url: str, reason: str, status: int | None = None) -> None:
+    def __init__(self, operation: str, url: str, reason: str, status: int | None = None,
+                 answered: bool | None = None) -> None:
         self.operation = operation
         self.url = url
         self.reason = reason
         self.status = status
+        self.answered = status is not None if answered is None else answered
         super().__init__(f"SCEP {operation} failed: {reason}")
 
 

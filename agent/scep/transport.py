@@ -89,6 +89,7 @@ class HTTPTransport:
                 operation,
                 self.url,
                 f"reply from {display_url(self.url)} larger than {MAX_REPLY_SIZE} bytes",
+                answered=True,
             )
         if response.status_code != 200:
             reason = describe_status(response.status_code, self.url, content)

@@ -42,6 +42,19 @@ def test_ca_not_downloaded(agent_factory: Any, scep_ca_factory: Any) -> None:
     assert "xpki-srv" not in [row["label"] for row in certificate_rows_of(agent)]
 
 
+def test_http_500_is_ca_not_downloaded(agent_factory: Any, scep_ca_factory: Any) -> None:
+    ca = scep_ca_factory("openxpki", fault="http-500", fault_operations="GetCACert")
+    agent = agent_factory()
+    with agent.connect() as session:
+        commit(session, server_xml(1, "xpki-srv", ca.url, ca.root_sha256))
+
+        server = wait_for_server(session, 1, "ca-not-downloaded")
+
+    # The server replied, so it is reachable; the reply shows why nothing was downloaded.
+    assert server["message"].startswith(f"SCEP GetCACert failed: HTTP 500 from {ca.url}")
+    assert "fault injected" in server["message"]
+
+
 def certificate_rows_of(agent: Any) -> list[dict[str, Any]]:
     with agent.connect() as session:
         return certificate_rows(session)

@@ -13,8 +13,9 @@ from cryptography import x509
 from agent.enrollment.config import EnrollConfig, RenewRequest, ServerConfig, SubjectAltNames
 from agent.enrollment.outcomes import ServerContext, StepKind, StepRequest
 from agent.enrollment.state import ServerStatus
-from agent.enrollment.worker import SCEPWorker
+from agent.enrollment.worker import SCEPWorker, discovery_status
 from agent.pki import CARole, PKIStore, subject_hash
+from agent.scep import errors as scep_errors
 from tests.enrollment.fake_ca import FakeCA
 from tests.pki.factory import make_certificate, make_name, rsa_key
 
@@ -79,6 +80,25 @@ def test_discovery_ra_labels_by_role(tmp_path: Path, order: tuple[int, ...]) -> 
     # The encryption RA (the recipient of requests) comes first, the signer second.
     assert rows["win-srv+ra"].certificate == ca.ras[1]
     assert rows["win-srv+ra-2"].certificate == ca.ras[0]
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (scep_errors.TransportError("GetCACert", "http://h/scep", "connection refused by h:80"),
+     ServerStatus.SERVER_NOT_REACHABLE),
+    (scep_errors.TransportError("GetCACert", "http://h/scep", "HTTP 500 from http://h/scep",
+                                status=500), ServerStatus.CA_NOT_DOWNLOADED),
+    (scep_errors.TransportError("GetCACert", "http://h/scep", "reply too large", answered=True),
+     ServerStatus.CA_NOT_DOWNLOADED),
+    (scep_errors.CANotDownloaded("empty reply"), ServerStatus.CA_NOT_DOWNLOADED),
+    (scep_errors.FingerprintMismatch("sha256", "aa", "bb"),
+     ServerStatus.CA_FINGERPRINT_MISMATCH),
+    (scep_errors.NoRACertificate("encryption"), ServerStatus.NO_RA_CERT_FOUND),
+    (scep_errors.ChainError("CN=ra", "expired"), ServerStatus.CA_NOT_DOWNLOADED),
+    (scep_errors.ProtocolError("malformed"), ServerStatus.CA_NOT_DOWNLOADED),
+], ids=["refused", "http-500", "too-large", "empty", "fingerprint", "no-ra", "chain",
+        "protocol"])
+def test_discovery_status_by_error(error: scep_errors.SCEPError, status: ServerStatus) -> None:
+    assert discovery_status(error) is status
 
 
 def test_discovery_conflict_leaves_table(tmp_path: Path) -> None:
