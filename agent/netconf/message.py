@@ -18,9 +18,13 @@ def _make_parser() -> etree.XMLParser:
     # No entities, no network access and no DTD loading, so an rpc cannot
     # read files or expand entity bombs; comments and processing
     # instructions are dropped (an XML comment inside an rpc is ignored).
+    # huge_tree lifts libxml2's 10,000,000-byte limit on one text node or
+    # comment, which is below the maximum message size. The framing layer
+    # already rejects a message above that size before it is parsed, and
+    # MAX_DEPTH is checked after parsing.
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
+        huge_tree=True, remove_comments=True, remove_pis=True,
     )
 
 
@@ -28,6 +32,10 @@ def _make_parser() -> etree.XMLParser:
 # safe. Every rpc is parsed on the event loop's thread, so one parser
 # serves all sessions and is not rebuilt per message.
 _PARSER = _make_parser()
+
+
+# lxml reports UTF-8 when the declaration names no encoding.
+_UTF8_NAMES = frozenset({"UTF-8", "UTF8"})
 
 
 class MalformedMessageError(RPCError):
@@ -45,8 +53,12 @@ def parse_message(message: bytes) -> etree._Element:
         root = etree.fromstring(message, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise _malformed(f"the message is not well-formed XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype:
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype:
         raise _malformed("a DOCTYPE declaration is not allowed in a NETCONF message")
+    if docinfo.encoding.upper() not in _UTF8_NAMES:
+        raise _malformed(f"the message declares encoding {docinfo.encoding!r}, "
+                         "but NETCONF messages must be UTF-8 (RFC 6241 §3)")
     if _depth(root) > MAX_DEPTH:
         raise _malformed(f"the message nests elements deeper than {MAX_DEPTH} levels")
     return root

@@ -155,6 +155,10 @@ class RPCProcessor:
             raise RPCError(ErrorType.RPC, ErrorTag.MISSING_ATTRIBUTE,
                            "the rpc has no message-id attribute",
                            info=(("bad-attribute", "message-id"), ("bad-element", "rpc")))
+        if _has_text(rpc):
+            raise RPCError(ErrorType.RPC, ErrorTag.BAD_ELEMENT,
+                           "the rpc element contains text outside its operation element",
+                           info=(("bad-element", "rpc"),))
         children = [child for child in rpc if isinstance(child.tag, str)]
         if len(children) != 1:
             raise RPCError(ErrorType.RPC, ErrorTag.MISSING_ELEMENT if not children
@@ -188,6 +192,13 @@ class RPCProcessor:
         stamp = event_time.isoformat().replace("+00:00", "Z")
         return (f'<notification xmlns="{control.NOTIFICATION_NS}"><eventTime>{stamp}</eventTime>'
                 f"{content}</notification>").encode()
+
+
+def _has_text(rpc: etree._Element) -> bool:
+    # The rpc element has element-only content (RFC 6241 §4.1), so only
+    # whitespace may surround the operation.
+    texts = [rpc.text, *(child.tail for child in rpc)]
+    return any(text and text.strip() for text in texts)
 
 
 # The yang-version of a parsed module as libyang 2 stores it in

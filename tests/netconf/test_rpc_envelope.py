@@ -110,8 +110,10 @@ def test_unknown_operation_or_parameter_is_not_supported(
         (f'<rpc xmlns="{BASE_NS}" message-id="1"><get><filter>'
          + "<a>" * 80 + "</a>" * 80 + "</filter></get></rpc>").encode(),
         b'<hello xmlns="urn:example"/>',
+        (f'<?xml version="1.0" encoding="ISO-8859-1"?><rpc xmlns="{BASE_NS}" message-id="1">'
+         "<get/></rpc>").encode(),
     ],
-    ids=["not-well-formed", "doctype", "too-deep", "not-rpc"],
+    ids=["not-well-formed", "doctype", "too-deep", "not-rpc", "not-utf-8"],
 )
 def test_malformed_message_is_rejected_and_closes(harness: Harness, message: bytes) -> None:
     session = harness.open()
@@ -191,3 +193,36 @@ def test_hello_omits_yang_1_1_modules(harness: Harness) -> None:
     assert "ietf-yang-library" not in announced
     assert {"ietf-netconf", "ietf-netconf-with-defaults", "ietf-netconf-monitoring"} <= announced
     assert "pki-agent" in listed
+
+
+@pytest.mark.parametrize("message", [
+    f'<rpc xmlns="{BASE_NS}" message-id="1">stray<discard-changes/></rpc>',
+    f'<rpc xmlns="{BASE_NS}" message-id="1"><discard-changes/>stray</rpc>',
+], ids=["before-operation", "after-operation"])
+def test_text_in_rpc_is_bad_element(harness: Harness, message: str) -> None:
+    session = harness.open()
+    reply = harness.raw(session, message.encode())
+
+    [error] = errors(reply)
+    fields = error_fields(error)
+    assert fields["error-type"] == "rpc"
+    assert fields["error-tag"] == "bad-element"
+    assert not session.close_requested
+
+
+def test_utf_8_declaration_is_accepted(harness: Harness) -> None:
+    session = harness.open()
+    message = (f'<?xml version="1.0" encoding="utf-8"?><rpc xmlns="{BASE_NS}" message-id="1">'
+               "<discard-changes/></rpc>")
+
+    assert is_ok(harness.raw(session, message.encode()))
+
+
+def test_comment_above_libxml2_text_limit(harness: Harness) -> None:
+    # libxml2 rejects a text node or comment above 10,000,000 bytes unless
+    # huge_tree is set, which is below the 16 MiB maximum message size.
+    session = harness.open()
+    comment = "x" * (15 * 1024 * 1024)
+    message = f'<rpc xmlns="{BASE_NS}" message-id="1"><!--{comment}--><discard-changes/></rpc>'
+
+    assert is_ok(harness.raw(session, message.encode()))
