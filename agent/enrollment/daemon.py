@@ -264,7 +264,8 @@ class EnrollmentDaemon:
             return
         record.waiting_for_server = True
         status = server.view.status if server is not None else "not configured"
-        if record.view.state is not EnrollmentState.ISSUED:
+        # An issued or rejected entry keeps its reason, which a restart must not hide.
+        if record.view.state in (EnrollmentState.PENDING, EnrollmentState.FAILED):
             record.view = replace(record.view, next_attempt=None,
                                   reason=f"waiting for enrollment server "
                                          f"{record.config.server}: {status}")

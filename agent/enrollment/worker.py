@@ -60,7 +60,7 @@ def discovery_status(exc: scep_errors.SCEPError) -> ServerStatus:
     """Return the server status for a failed CA download.
 
     A server that sent an HTTP reply, such as HTTP 500, is reachable, so its
-    status is "CA not downloaded"; only connection failures and timeouts
+    status is "CA not downloaded".  Only connection failures and timeouts
     make it "server not reachable".
     """
     if isinstance(exc, scep_errors.TransportError) and exc.answered:
@@ -263,8 +263,9 @@ class SCEPWorker:
         renewal = lineage.renewal
         if isinstance(exc, scep_errors.CARejected):
             reason = rejection_reason(exc)
+            hresult = scep_errors.hresult_hex(exc.hresult) if exc.hresult else None
             details = {key: value for key, value in (
-                ("reason", reason), ("fail-info", exc.fail_info), ("hresult", exc.hresult),
+                ("reason", reason), ("fail-info", exc.fail_info), ("hresult", hresult),
             ) if value is not None}
             if renewal:
                 self.store.abandon_request(name)
@@ -272,7 +273,7 @@ class SCEPWorker:
                 self.store.save_rejected(name, details)
             return StepResult(kind=StepKind.REJECTED, reason=reason, renewal=renewal,
                               sent=True, new_request=new_request, transaction_id=transaction_id,
-                              fail_info=exc.fail_info, hresult=exc.hresult)
+                              fail_info=exc.fail_info, hresult=hresult)
         logger.warning("enrollment %s (transaction %s): %s; retrying later", name,
                        transaction_id, exc)
         return StepResult(kind=StepKind.ERROR, reason=str(exc), renewal=renewal, sent=True,
@@ -293,7 +294,7 @@ def rejection_reason(exc: scep_errors.CARejected) -> str:
     """Return the state's reason for a rejection: failInfo, HRESULT and a hint."""
     parts = [f"rejected by the CA: failInfo {exc.fail_info or 'absent'}"]
     if exc.hresult:
-        parts.append(f"HRESULT {exc.hresult}")
+        parts.append(f"HRESULT {scep_errors.describe_hresult(exc.hresult)}")
     hint = _FAIL_INFO_HINTS.get(exc.fail_info or "", "check the CA's log for the reason")
     return f"{', '.join(parts)}; {hint}"
 

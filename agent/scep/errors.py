@@ -38,6 +38,31 @@ class TransportError(SCEPError):
         super().__init__(f"SCEP {operation} failed: {reason}")
 
 
+def hresult_hex(raw: str) -> str:
+    """Return an NDES HRESULT as ``0x80070057``, or `raw` if it is not a 32-bit number.
+
+    NDES sends the HRESULT attribute as a signed decimal, such as
+    ``-2147024809``, but Windows documents and admins search for the hex form.
+    """
+    text = raw.strip()
+    try:
+        value = int(text, 0)
+    except ValueError:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            return raw
+    if not -(2**31) <= value < 2**32:
+        return raw
+    return f"0x{value & 0xFFFFFFFF:08X}"
+
+
+def describe_hresult(raw: str) -> str:
+    """Return the hex form of an HRESULT followed by the value as NDES sent it."""
+    hexed = hresult_hex(raw)
+    return hexed if hexed == raw else f"{hexed} ({raw})"
+
+
 class CARejected(SCEPError):
     """The CA replied with pkiStatus FAILURE."""
 
@@ -54,7 +79,7 @@ class CARejected(SCEPError):
         self.transaction_id = transaction_id
         parts = [f"failInfo {fail_info or 'absent'}"]
         if hresult is not None:
-            parts.append(f"HRESULT {hresult}")
+            parts.append(f"HRESULT {describe_hresult(hresult)}")
         if text:
             parts.append(text)
         super().__init__("CA rejected the request: " + ", ".join(parts))

@@ -71,6 +71,8 @@ class FakeCA:
     lifetime: datetime.timedelta = datetime.timedelta(days=10)
     messages: list[Message] = field(default_factory=list)
     subjects: dict[str, x509.Name] = field(default_factory=dict)
+    hresult: str | None = None
+    """The NDES HRESULT attribute of a rejection, as NDES sends it."""
     cacert_order: tuple[int, ...] = (3, 0, 2, 1)
     """GetCACert order, as indexes into (root, issuing, RA 0, RA 1)."""
 
@@ -101,7 +103,7 @@ class FakeCA:
         if self.mode == "pending":
             return Pending(transaction)
         if self.mode == "reject":
-            raise CARejected("badRequest", None, None, transaction.transaction_id)
+            raise CARejected("badRequest", self.hresult, None, transaction.transaction_id)
         certificate = _certificate(subject, public_key, self.issuing.subject, self.issuing_key,
                                    False, _usage(True, True), now, self.lifetime)
         return Issued(certificate, (self.issuing,))

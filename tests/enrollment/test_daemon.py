@@ -447,6 +447,30 @@ def test_pending_lineage_shows_transaction(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
+def test_rejected_reason_survives_restart(tmp_path: Path) -> None:
+    store = PKIStore(tmp_path / "pki")
+    store.load()
+    from agent.enrollment.config import parse_config
+
+    config = parse_config(running([server_entry()], [enroll_entry()]))
+    store.start_lineage("mycert1", "xpki-srv", config.enrollments["mycert1"].request_digest())
+    store.begin_request("mycert1", rsa_key(), renewal=False)
+    reason = "rejected by the CA: failInfo badRequest, HRESULT 0x80070057 (-2147024809)"
+    store.save_rejected("mycert1", {"reason": reason, "fail-info": "badRequest",
+                                    "hresult": "0x80070057"})
+
+    async def scenario(h: Harness) -> None:
+        h.commit(running([server_entry()], [enroll_entry()]))
+
+        state = h.enrollment_state()
+        assert h.server_state()["status"] == "not-checked"
+        assert state["state"] == "rejected"
+        assert state["reason"] == reason
+        assert state["hresult"] == "0x80070057"
+
+    run(tmp_path, scenario)
+
+
 def test_renewal_start_notifies_expiring(tmp_path: Path) -> None:
     async def scenario(h: Harness) -> None:
         h.commit(running([server_entry()], [enroll_entry()]))

@@ -286,6 +286,21 @@ def test_rejection_is_remembered(tmp_path: Path) -> None:
     assert len(ca.messages) == 1
 
 
+def test_rejection_hresult_in_hex(tmp_path: Path) -> None:
+    ca = FakeCA(mode="reject", hresult="-2147024809")
+    worker = new_worker(tmp_path, ca)
+    context = context_of(worker, server_config(ca))
+
+    result = worker.step(StepRequest(config=enroll_config(), context=context, now=NOW))
+
+    assert result.hresult == "0x80070057"
+    assert "HRESULT 0x80070057 (-2147024809)" in result.reason
+    lineage = new_worker(tmp_path, ca).store.lineage("mycert2")
+    assert lineage is not None
+    assert lineage.rejection is not None
+    assert lineage.rejection["hresult"] == "0x80070057"
+
+
 def test_key_size_from_configuration(tmp_path: Path) -> None:
     ca = FakeCA()
     store = PKIStore(tmp_path)

@@ -28,7 +28,13 @@ from agent.scep.client import (
     renew,
 )
 from agent.scep.csr import build_csr
-from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
+from agent.scep.errors import (
+    CARejected,
+    InvalidInput,
+    ProtocolError,
+    TransportError,
+    hresult_hex,
+)
 from agent.scep.transport import encode_get_message, operation_url
 from tests.scep.conftest import PKIFactory
 from tests.scep.mock_ca import MockCA, PKIRequest, Reply
@@ -176,7 +182,7 @@ def test_ndes_failure_with_hresult(mock_ca: MockCA, pki: PKIFactory) -> None:
 
     assert caught.value.fail_info == "badRequest"
     assert caught.value.hresult == "-2147024809"
-    assert "HRESULT -2147024809" in str(caught.value)
+    assert "HRESULT 0x80070057 (-2147024809)" in str(caught.value)
 
 
 @pytest.mark.parametrize(("code", "label"), [("0", "badAlg"), ("4", "badCertId"), ("99", "99")])
@@ -548,3 +554,16 @@ def test_pending_repr_hides_secrets(pki: PKIFactory) -> None:
     assert "repr-secret-challenge" not in text
     assert b"repr-secret-challenge".hex() not in text
     assert "PRIVATE KEY" not in text
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("-2147024809", "0x80070057"),
+    ("-2146875392", "0x80094800"),
+    ("0x80070057", "0x80070057"),
+    ("2147942487", "0x80070057"),
+    ("0", "0x00000000"),
+    ("not a number", "not a number"),
+    ("99999999999", "99999999999"),
+])
+def test_hresult_hex(raw: str, expected: str) -> None:
+    assert hresult_hex(raw) == expected
