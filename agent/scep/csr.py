@@ -97,7 +97,11 @@ def _attribute(text: str, dn: str) -> x509.NameAttribute[str]:
         raise InvalidInput("DN", dn, f"empty value for {key}")
     if oid == NameOID.COUNTRY_NAME and not re.fullmatch(r"[A-Za-z]{2}", value):
         raise InvalidInput("DN", dn, f"country {value!r} must be two letters")
-    return x509.NameAttribute(oid, value)
+    try:
+        return x509.NameAttribute(oid, value)
+    except ValueError as exc:
+        # cryptography enforces the X.520 upper bounds, such as 64 characters for a CN.
+        raise InvalidInput("DN", dn, f"{key}: {exc}") from exc
 
 
 def parse_dn(dn: str) -> x509.Name:

@@ -79,6 +79,7 @@ def test_parse_dn_encodes_root_first() -> None:
         ('CN="open', "unterminated"),
         ("CN=x, , O=y", "KEY=VALUE"),
         ("CN=" + "a" * 2000, "longer than"),
+        ("CN=" + "a" * 65, "CN: .*length must be >= 1 and <= 64"),
     ],
 )
 def test_parse_dn_invalid(dn: str, reason: str) -> None:
