@@ -18,6 +18,7 @@ import pytest
 from agent.cli import build_parser
 from agent.netconf.auth import PasswordHash
 from tests.fixtures.agent import REPO_ROOT, AgentFactory, RunningAgent
+from tests.netconf.log_wait import log_contains
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (DEBUG|INFO|WARNING|ERROR) [\w.]+: \S")
 
@@ -121,7 +122,7 @@ def test_parser_mounts_scep_when_present() -> None:
 
 def test_listen_default_is_loopback(agent_factory: AgentFactory) -> None:
     agent = agent_factory()
-    assert f"listening on 127.0.0.1 port {agent.port}" in agent.log()
+    assert log_contains(agent, f"listening on 127.0.0.1 port {agent.port}")
 
 
 @pytest.mark.slow

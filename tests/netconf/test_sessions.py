@@ -13,6 +13,7 @@ from ncclient.operations.rpc import RPCError
 from ncclient.transport.errors import TransportError
 
 from tests.fixtures.agent import RunningAgent
+from tests.netconf.log_wait import log_contains
 from tests.netconf.raw_client import (
     BASE_1_0,
     BASE_NS,
@@ -55,20 +56,6 @@ def lock_with_retry(agent: RunningAgent) -> str:
                 continue
             session.unlock("running")
             return str(session.session_id)
-
-
-def log_contains(agent: RunningAgent, text: str, timeout: float = CLEANUP_DEADLINE) -> bool:
-    """Poll the agent log until it contains `text`, for at most `timeout` seconds.
-
-    The agent writes a session's last log line after it has sent the reply,
-    so a client can see the reply before that line is in the log.
-    """
-    deadline = time.monotonic() + timeout
-    while text not in agent.log():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_close_session_ends_session(agent: RunningAgent) -> None:
