@@ -72,7 +72,7 @@ def collect_params(operation: etree._Element, spec: Operation) -> dict[str, etre
         if not isinstance(child.tag, str):
             continue
         qname = etree.QName(child)
-        if spec.params.get(qname.localname) != qname.namespace:
+        if spec.params.get(qname.localname) != _parameter_namespace(qname):
             raise RPCError(
                 ErrorType.PROTOCOL, ErrorTag.OPERATION_NOT_SUPPORTED,
                 f"parameter {qname.localname!r} of {etree.QName(operation).localname} "
@@ -87,6 +87,16 @@ def collect_params(operation: etree._Element, spec: Operation) -> dict[str, etre
             raise RPCError(ErrorType.PROTOCOL, ErrorTag.MISSING_ELEMENT,
                            f"parameter {name!r} is missing", info=(("bad-element", name),))
     return params
+
+
+def _parameter_namespace(qname: etree.QName) -> str | None:
+    """Read an unqualified parameter as a base-namespace one.
+
+    ncclient sends the ``<config>`` string its users write, commonly with no
+    namespace, inside a base-namespace ``<edit-config>``; servers in the field
+    accept that, so a parameter in no namespace counts as base.
+    """
+    return BASE_NS if qname.namespace is None else qname.namespace
 
 
 def base_params(*names: str) -> dict[str, str]:
@@ -106,7 +116,7 @@ def datastore_of(request: Request, param: str) -> DatastoreName:
         raise RPCError(ErrorType.PROTOCOL, ErrorTag.OPERATION_NOT_SUPPORTED,
                        "the :url capability is not implemented", info=(("bad-element", "url"),))
     try:
-        if qname.namespace != BASE_NS:
+        if _parameter_namespace(qname) != BASE_NS:
             raise ValueError(qname.localname)
         return DatastoreName(qname.localname)
     except ValueError:

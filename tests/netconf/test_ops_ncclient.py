@@ -268,3 +268,21 @@ def test_second_agent_state_is_separate(agent_factory: AgentFactory) -> None:
     load_servers(first)
     with second.connect() as session:
         assert enroll_names(session.get_config(source="running")) == []
+
+
+@pytest.mark.parametrize(
+    "wrapper",
+    ["<config>{}</config>", f'<config xmlns:xc="{BASE_NS}">{{}}</config>'],
+    ids=["plain", "prefix-declared"],
+)
+def test_unqualified_config_from_ncclient(agent: RunningAgent, wrapper: str) -> None:
+    """ncclient sends a `<config>` written without a namespace as it is, in no namespace."""
+    body = (f'<pki xmlns="{PKI_NS}"><enroll-server><id>7</id><label>plain-srv</label>'
+            "<url>http://127.0.0.1:9/scep</url>"
+            f"<fingerprint>{'ab' * 32}</fingerprint></enroll-server></pki>")
+    with agent.connect() as session:
+        session.edit_config(target="candidate", config=wrapper.format(body))
+        session.commit()
+        reply = session.get_config(source="running")
+
+    assert "plain-srv" in str(reply)
