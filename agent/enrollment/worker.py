@@ -245,7 +245,8 @@ class SCEPWorker:
         if issued is not None:
             certificate, chain = issued
             self.store.save_issued(name, certificate, chain)
-            logger.info("enrollment %s: certificate issued (transaction %s), serial %x, "
+            # The daemon logs the state change at INFO; this adds the certificate's details.
+            logger.debug("enrollment %s: certificate issued (transaction %s), serial %x, "
                         "notAfter %s", name, transaction_id, certificate.serial_number,
                         certificate.not_valid_after_utc)
             return StepResult(kind=StepKind.ISSUED, reason="certificate issued",

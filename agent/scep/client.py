@@ -322,7 +322,7 @@ class SCEPClient:
                          display_url(self.url))
             return Pending(transaction)
         assert reply.certificate is not None  # parse_cert_rep guarantees it for SUCCESS
-        logger.info(
+        logger.debug(
             "SCEP request %s issued: serial %x, notAfter %s",
             transaction.transaction_id,
             reply.certificate.serial_number,
