@@ -79,46 +79,17 @@ def test_poll_without_pending(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "nothing is pending" in capsys.readouterr().err
 
 
+_ENROLL_ARGV = ["scep", "enroll", "http://127.0.0.1:9/scep", "--dn", "CN=x", "--out", "x"]
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ["scep"],
         ["scep", "enroll", "http://127.0.0.1:9/scep", "--out", "x"],
-        [
-            "scep",
-            "enroll",
-            "http://127.0.0.1:9/scep",
-            "--dn",
-            "CN=x",
-            "--out",
-            "x",
-            "--keysize",
-            "1024",
-        ],
-        [
-            "scep",
-            "enroll",
-            "http://127.0.0.1:9/scep",
-            "--dn",
-            "CN=x",
-            "--out",
-            "x",
-            "--cipher",
-            "des-cbc",
-        ],
-        [
-            "scep",
-            "enroll",
-            "http://127.0.0.1:9/scep",
-            "--dn",
-            "CN=x",
-            "--out",
-            "x",
-            "--challenge",
-            "a",
-            "--challenge-file",
-            "f",
-        ],
+        [*_ENROLL_ARGV, "--keysize", "1024"],
+        [*_ENROLL_ARGV, "--cipher", "des-cbc"],
+        [*_ENROLL_ARGV, "--challenge", "a", "--challenge-file", "f"],
     ],
     ids=["no-subcommand", "no-dn", "key-size", "des", "two-challenges"],
 )
