@@ -419,30 +419,25 @@ def test_renewal_retries_once_on_bad_request(mock_ca: MockCA, pki: PKIFactory) -
     assert mock_ca.pki_requests[-1].signer == current
 
 
-def test_renewal_retry_only_once(mock_ca: MockCA, pki: PKIFactory) -> None:
+# failInfo 2 (badRequest) gets one PKCSReq retry and any other failure none.
+@pytest.mark.parametrize(
+    ("fail_info", "expected_requests"),
+    [("2", 2), ("1", 1)],
+    ids=["bad-request-retried-once", "other-not-retried"],
+)
+def test_renewal_failure_retries(
+    mock_ca: MockCA, pki: PKIFactory, fail_info: str, expected_requests: int
+) -> None:
     client = SCEPClient(mock_ca.url)
     ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
     new_key = pki.key()
-    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2")
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info=fail_info)
     before = len(mock_ca.pki_requests)
 
     with pytest.raises(CARejected):
         renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
 
-    assert len(mock_ca.pki_requests) - before == 2
-
-
-def test_renewal_other_failure_not_retried(mock_ca: MockCA, pki: PKIFactory) -> None:
-    client = SCEPClient(mock_ca.url)
-    ca, caps, current, current_key = _issued_pair(client, mock_ca, pki)
-    new_key = pki.key()
-    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="1")
-    before = len(mock_ca.pki_requests)
-
-    with pytest.raises(CARejected):
-        renew(client, ca, caps, new_key, build_csr(new_key, DN), current, current_key)
-
-    assert len(mock_ca.pki_requests) - before == 1
+    assert len(mock_ca.pki_requests) - before == expected_requests
 
 
 def test_renewal_needs_new_key(mock_ca: MockCA, pki: PKIFactory) -> None:
