@@ -6,13 +6,11 @@ calls them only from worker threads.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from agent.enrollment.config import EnrollConfig, RenewRequest
@@ -49,16 +47,6 @@ def capability_names(capabilities: Any) -> tuple[str, ...]:
 def get_trusted_ca(client: Any, fingerprint: str, algorithm: str) -> Any:
     """Download the CA certificates and check them against the configured fingerprint."""
     return client.get_ca_cert().verify(fingerprint, algorithm)
-
-
-def certificate_der(certificate: x509.Certificate) -> bytes:
-    """Return the DER encoding of a certificate."""
-    return certificate.public_bytes(serialization.Encoding.DER)
-
-
-def sha256_hex(certificate: x509.Certificate) -> str:
-    """Return the SHA-256 fingerprint of a certificate in lower-case hex."""
-    return hashlib.sha256(certificate_der(certificate)).hexdigest()
 
 
 def transaction_id(key: rsa.RSAPrivateKey) -> str:

@@ -32,9 +32,11 @@ from agent.pki import (
     Lineage,
     PKIStore,
     StoreCorruptError,
+    certificate_sha256,
     subject_hash,
 )
 from agent.scep import errors as scep_errors
+from agent.scep.cacerts import certificate_der
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +131,13 @@ class SCEPWorker:
             return DiscoveryResult(status=ServerStatus.CA_LABEL_CONFLICT, message=str(exc),
                                    capabilities=names)
         context = ServerContext(config=server, trusted_ca=trusted, capabilities=capabilities)
-        return DiscoveryResult(status=ServerStatus.RESPONDING, capabilities=names,
-                               context=context,
-                               encryption_certificate=labels.get(_der(trusted.recipient)),
-                               signer_certificate=labels.get(_der(trusted.signer)))
+        return DiscoveryResult(
+            status=ServerStatus.RESPONDING,
+            capabilities=names,
+            context=context,
+            encryption_certificate=labels.get(certificate_der(trusted.recipient)),
+            signer_certificate=labels.get(certificate_der(trusted.signer)),
+        )
 
     def _store_ca_rows(self, label: str, trusted: Any) -> dict[bytes, str]:
         """Store root, RA and intermediate rows; return the label of each certificate."""
@@ -148,10 +153,10 @@ class SCEPWorker:
             existing = self.store.ca_certificate(row_label)
             if existing is not None and existing.certificate != certificate:
                 raise CALabelConflictError(row_label, existing.sha256,
-                                           scep_calls.sha256_hex(certificate))
+                                           certificate_sha256(certificate))
         for row_label, role, certificate in rows:
             self.store.store_ca_certificate(row_label, label, role, certificate)
-        return {_der(certificate): row_label for row_label, _, certificate in rows}
+        return {certificate_der(certificate): row_label for row_label, _, certificate in rows}
 
     # Enrollment
 
@@ -298,7 +303,3 @@ def rejection_reason(exc: scep_errors.CARejected) -> str:
         parts.append(f"HRESULT {scep_errors.describe_hresult(exc.hresult)}")
     hint = _FAIL_INFO_HINTS.get(exc.fail_info or "", "check the CA's log for the reason")
     return f"{', '.join(parts)}; {hint}"
-
-
-def _der(certificate: x509.Certificate) -> bytes:
-    return scep_calls.certificate_der(certificate)
