@@ -29,6 +29,7 @@ from agent.enrollment.state import (
     EnrollmentState,
     EnrollmentView,
     ServerStatus,
+    ServerView,
     Snapshot,
     render_daemon_state,
     render_state,
@@ -139,9 +140,10 @@ class EnrollmentDaemon:
     def provide_state(self) -> JSONData:
         """Return the servers', enrollments' and certificates' state as RFC 7951 JSON."""
         with self._lock:
+            servers, enrollments = self._views()
             snapshot = Snapshot(
-                servers=tuple(record.view for record in self.servers.values()),
-                enrollments=tuple(record.view for record in self.enrollments.values()),
+                servers=servers,
+                enrollments=enrollments,
                 ca_certificates=self.store.ca_certificates(),
                 lineages=self.store.lineages(),
             )
@@ -155,13 +157,16 @@ class EnrollmentDaemon:
         change without a counter at each place that changes a view.
         """
         with self._lock:
-            inputs = (tuple(record.view for record in self.servers.values()),
-                      tuple(record.view for record in self.enrollments.values()),
-                      self.store.version)
+            inputs = (*self._views(), self.store.version)
         if inputs != self._state_inputs:
             self._state_inputs = inputs
             self._state_version += 1
         return self._state_version
+
+    def _views(self) -> tuple[tuple[ServerView, ...], tuple[EnrollmentView, ...]]:
+        """Return the server and enrollment views; the caller holds `_lock`."""
+        return (tuple(record.view for record in self.servers.values()),
+                tuple(record.view for record in self.enrollments.values()))
 
     async def run_due(self) -> None:
         """Start every job that is due now and wait until all jobs finish.
