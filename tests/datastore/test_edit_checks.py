@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.netconf.rpc_harness import (
-    BASE_NS,
     NS,
-    PKI_NS,
-    SERVERS_XML,
     Harness,
+    commit_servers,
+    config,
     edit,
     error_fields,
     errors,
@@ -30,14 +29,8 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
 
 @pytest.fixture
 def loaded(harness: Harness) -> Harness:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
+    commit_servers(harness)
     return harness
-
-
-def config(body: str) -> str:
-    return f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}">{body}</pki></config>'
 
 
 def enroll(body: str) -> str:

@@ -165,3 +165,16 @@ SERVERS_XML = f"""<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}">
 
 def edit(config: str, target: str = "candidate", extra: str = "") -> str:
     return f"<edit-config><target><{target}/></target>{extra}{config}</edit-config>"
+
+
+def config(body: str) -> str:
+    """Wrap `body` in a config element and the pki container, with the `nc` prefix declared."""
+    return (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}" xmlns:nc="{BASE_NS}">'
+            f"{body}</pki></config>")
+
+
+def commit_servers(harness: Harness) -> None:
+    """Edit SERVERS_XML into the candidate and commit it, from a new session."""
+    session = harness.open()
+    assert is_ok(harness.send(session, edit(SERVERS_XML)))
+    assert is_ok(harness.send(session, "<commit/>"))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.netconf.rpc_harness import (
@@ -13,7 +10,6 @@ from tests.netconf.rpc_harness import (
     SERVERS_XML,
     Harness,
     edit,
-    harness_fixture,
     is_ok,
 )
 
@@ -21,11 +17,6 @@ LOCK = "<lock><target><candidate/></target></lock>"
 UNLOCK = "<unlock><target><candidate/></target></unlock>"
 POLL_EDIT = edit(f'<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
                  f'<pki xmlns="{PKI_NS}"><poll-interval>4242</poll-interval></pki></config>')
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
 
 
 def candidate_poll_interval(harness: Harness) -> list[str]:

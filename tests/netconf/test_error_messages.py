@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from lxml import etree
 
 from tests.netconf.rpc_harness import (
-    BASE_NS,
-    PKI_NS,
-    SERVERS_XML,
     Harness,
+    commit_servers,
+    config,
     edit,
     error_fields,
     errors,
-    harness_fixture,
     is_ok,
 )
 
-NC_ATTR = f'xmlns:nc="{BASE_NS}"'
 ENROLL = "/pki-agent:pki/cert/enroll[name='mycert1']"
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
-
-
-def config(body: str) -> str:
-    return f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}" {NC_ATTR}>{body}</pki></config>'
 
 
 def enroll(leaves: str) -> str:
     return f"<cert><enroll><name>mycert1</name>{leaves}</enroll></cert>"
-
-
-def commit_servers(harness: Harness) -> None:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
 
 
 def only_error(reply: etree._Element) -> dict[str, str]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from lxml import etree
 
@@ -17,26 +14,12 @@ from tests.netconf.rpc_harness import (
     edit,
     error_fields,
     errors,
-    harness_fixture,
     is_ok,
 )
 
 PASSWORD = "secret-one"
 XPATH_NS = f'xmlns:p="{PKI_NS}"'
 ENROLL = "/p:pki/p:cert/p:enroll"
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
-
-
-@pytest.fixture
-def loaded(harness: Harness) -> Harness:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
-    return harness
 
 
 def enroll_names(reply: etree._Element) -> list[str]:

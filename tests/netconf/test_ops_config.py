@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,11 @@ from lxml import etree
 from agent.datastore import DatastoreName
 from agent.hooks import Hooks
 from tests.netconf.rpc_harness import (
-    BASE_NS,
     NS,
-    PKI_NS,
     SERVERS_XML,
     Harness,
+    commit_servers,
+    config,
     edit,
     error_fields,
     errors,
@@ -23,26 +22,9 @@ from tests.netconf.rpc_harness import (
     is_ok,
 )
 
-NC_ATTR = f'xmlns:nc="{BASE_NS}"'
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
-
-
-def config(body: str) -> str:
-    return f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}" {NC_ATTR}>{body}</pki></config>'
-
 
 def running_text(harness: Harness) -> str:
     return harness.datastores.tree(DatastoreName.RUNNING).print_xml()
-
-
-def commit_servers(harness: Harness) -> None:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
 
 
 def test_candidate_commit_reaches_running(harness: Harness) -> None:

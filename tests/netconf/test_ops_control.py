@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from agent.datastore import DatastoreName
 from agent.hooks import Hooks, JSONData
 from agent.netconf.session import Session
 from tests.netconf.rpc_harness import (
-    BASE_NS,
     PKI_NS,
     SERVERS_XML,
     Harness,
+    config,
     edit,
     error_fields,
     errors,
@@ -26,13 +25,7 @@ from tests.netconf.rpc_harness import (
 )
 
 NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
-POLL_30 = (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}"><poll-interval>30</poll-interval>'
-           "</pki></config>")
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
+POLL_30 = config("<poll-interval>30</poll-interval>")
 
 
 def running(harness: Harness) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from agent.hooks import Hooks
 from tests.netconf.rpc_harness import (
     NS,
     PKI_NS,
-    SERVERS_XML,
     Harness,
     edit,
     error_fields,
@@ -24,19 +22,6 @@ from tests.netconf.rpc_harness import (
 MONITORING_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
 WD_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 YANGLIB_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
-
-
-@pytest.fixture
-def loaded(harness: Harness) -> Harness:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
-    return harness
 
 
 def subtree(body: str) -> str:

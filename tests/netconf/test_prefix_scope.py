@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from lxml import etree
 
 from tests.netconf.rpc_harness import (
     BASE_NS,
     NS,
     PKI_NS,
-    SERVERS_XML,
     Harness,
+    commit_servers,
     edit,
     errors,
-    harness_fixture,
     is_ok,
 )
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
-
-
-def commit_servers(harness: Harness) -> None:
-    session = harness.open()
-    assert is_ok(harness.send(session, edit(SERVERS_XML)))
-    assert is_ok(harness.send(session, "<commit/>"))
 
 
 def labels(reply: etree._Element) -> list[str]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from lxml import etree
@@ -18,22 +17,12 @@ from tests.netconf.rpc_harness import (
     SERVERS_XML,
     Harness,
     edit,
-    harness_fixture,
     is_ok,
 )
 
 WD_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"
 ORIGINAL_DN = "CN=mycert1.co.uk, C=UK"
 NEW_DN = "CN=changed.example, C=DE"
-
-
-@pytest.fixture
-def loaded(tmp_path: Path) -> Iterator[Harness]:
-    for harness in harness_fixture(tmp_path):
-        session = harness.open()
-        assert is_ok(harness.send(session, edit(SERVERS_XML)))
-        assert is_ok(harness.send(session, "<commit/>"))
-        yield harness
 
 
 def dn_config(dn: str) -> str:

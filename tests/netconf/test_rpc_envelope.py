@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from lxml import etree
 
@@ -13,14 +10,8 @@ from tests.netconf.rpc_harness import (
     Harness,
     error_fields,
     errors,
-    harness_fixture,
     is_ok,
 )
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
 
 
 def test_prefixed_rpc_gets_base_namespace_reply(harness: Harness) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.netconf.rpc_harness import (
@@ -12,17 +9,11 @@ from tests.netconf.rpc_harness import (
     Harness,
     error_fields,
     errors,
-    harness_fixture,
     is_ok,
 )
 
 NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
 REGEX_NS = "http://exslt.org/regular-expressions"
-
-
-@pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    yield from harness_fixture(tmp_path)
 
 
 def subscribe(select: str) -> str:
