@@ -20,7 +20,12 @@ from agent.scep.algorithms import ContentCipher
 from agent.scep.attributes import MessageType, PKIStatus
 from agent.scep.cacerts import CACertificates, TrustedCA, parse_ca_certificates
 from agent.scep.capabilities import Capabilities, parse_capabilities
-from agent.scep.csr import build_csr, self_signed_signer, transaction_id_for
+from agent.scep.csr import (
+    build_csr,
+    private_key_pem,
+    self_signed_signer,
+    transaction_id_for,
+)
 from agent.scep.errors import CARejected, InvalidInput, ProtocolError, TransportError
 from agent.scep.message import (
     CertRep,
@@ -68,12 +73,6 @@ def prepare_enrollment(
     csr = build_csr(private_key, dn, sans, challenge_password, profile)
     signer = self_signed_signer(private_key, csr.subject)
     return EnrollmentRequest(private_key, csr, signer, private_key, MessageType.PKCS_REQ, cipher)
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ class PendingTransaction:
                 "subject": self.subject_der.hex(),
                 "public_key": self.public_key_der.hex(),
                 "signer_certificate": self.signer_certificate.public_bytes(Encoding.PEM).decode(),
-                "signer_key": _pem_key(self.signer_key),
+                "signer_key": private_key_pem(self.signer_key).decode("ascii"),
                 "message_type": self.message_type.value,
                 "cipher": self.cipher.value,
                 "request": self.request_der.hex(),

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.files import write_atomic
@@ -33,7 +31,7 @@ from agent.scep.client import (
     SCEPClient,
     prepare_enrollment,
 )
-from agent.scep.csr import generate_key
+from agent.scep.csr import generate_key, private_key_pem
 from agent.scep.errors import CARejected, InvalidInput
 from agent.scep.names import issuer_text, subject_text
 
@@ -194,7 +192,7 @@ def run_enroll(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     key = generate_key(args.keysize)
-    write_atomic(out / "key.pem", _key_pem(key), PRIVATE_MODE)
+    write_atomic(out / "key.pem", private_key_pem(key), PRIVATE_MODE)
     state = {
         "url": args.url,
         "fingerprint": pinned,
@@ -211,12 +209,6 @@ def run_enroll(args: argparse.Namespace) -> int:
     except CARejected as exc:
         return _rejected(exc)
     return _report(result, out)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
 
 
 def run_poll(args: argparse.Namespace) -> int:

@@ -13,7 +13,12 @@ from asn1crypto import core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from cryptography.x509.oid import AttributeOID, NameOID, ObjectIdentifier
 
 from agent.scep.algorithms import KEY_SIZES
@@ -209,6 +214,11 @@ def generate_key(key_size: int = 2048) -> rsa.RSAPrivateKey:
     if key_size not in KEY_SIZES:
         raise InvalidInput("key size", str(key_size), "use 2048, 3072 or 4096")
     return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+
+
+def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """Encode a private key as unencrypted PKCS#8 PEM."""
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
 def transaction_id_for(public_key: rsa.RSAPublicKey) -> str:
