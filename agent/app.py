@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agent.datastore import Datastores
 from agent.hooks import Hooks
@@ -15,6 +15,9 @@ from agent.netconf.server import NetconfServer
 from agent.netconf.session import SessionManager
 from agent.schema import Schema
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.enrollment import EnrollmentDaemon
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ class App:
     processor: RPCProcessor
     hub: NotificationHub
     server: NetconfServer
-    daemon: Any = None
+    daemon: EnrollmentDaemon | None = None
 
 
 def build_app(settings: Settings) -> App:
@@ -58,9 +61,8 @@ def attach_backends(app: App) -> None:
 
     daemon = EnrollmentDaemon.create(app.hooks, app.settings.state_dir)
     daemon.attach()
-    if app.datastores is not None:
-        # The datastores published the start-up load before the daemon subscribed.
-        daemon.on_commit({}, app.datastores.running_json)
+    # The datastores published the start-up load before the daemon subscribed.
+    daemon.on_commit({}, app.datastores.running_json)
     app.daemon = daemon
 
 
