@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 # delayed every enrollment (bench/run --only enrollment, 2 shared cores).
 CPU_SLOTS = max(1, (os.cpu_count() or 2) - 1)
 
-# Server status for each TrustError subclass; the first match in the MRO wins.
+# Server status for each SCEPError class that a CA download raises.  The first
+# class in the exception's MRO that is listed here gives the status.
 _TRUST_STATUS: dict[type[scep_errors.SCEPError], ServerStatus] = {
     scep_errors.FingerprintMismatch: ServerStatus.CA_FINGERPRINT_MISMATCH,
     scep_errors.NoRACertificate: ServerStatus.NO_RA_CERT_FOUND,
