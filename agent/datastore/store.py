@@ -223,14 +223,11 @@ class Datastores:
         # can be built up in several edits, and commit and validate check it.
         # Edits of running are always validated, test-option set included.
         if test_option is TestOption.TEST_ONLY:
-            issues = self.schema.validate(work)
-            if issues:
-                raise InvalidConfigError(issues)
-        if test_option is not TestOption.TEST_ONLY:
-            if name is DatastoreName.RUNNING:
-                self._install_running(work, f"edit-config by session {session_id}")
-            else:
-                self._candidate = work
+            self._validate(work)
+        elif name is DatastoreName.RUNNING:
+            self._install_running(work, f"edit-config by session {session_id}")
+        else:
+            self._candidate = work
         if errors:
             raise EditFailedError(tuple(errors))
 
@@ -248,9 +245,7 @@ class Datastores:
                 raise EditFailedError(tuple(problems))
             self._candidate = work
             return
-        issues = self.schema.validate(work)
-        if issues:
-            raise InvalidConfigError(issues)
+        self._validate(work)
         if target is DatastoreName.RUNNING:
             self._install_running(work, f"copy-config by session {session_id}")
             return
@@ -276,9 +271,7 @@ class Datastores:
     def validate(self, source: DataTree) -> None:
         work = source.copy()
         self._check_labels(work)
-        issues = self.schema.validate(work)
-        if issues:
-            raise InvalidConfigError(issues)
+        self._validate(work)
 
     def commit(self, session_id: int, *, confirmed: bool = False,
                timeout: int = DEFAULT_CONFIRM_TIMEOUT, persist: str | None = None,
@@ -375,15 +368,18 @@ class Datastores:
                     f"the label of the enroll-server at {path} cannot change once committed "
                     f"(it is {before!r}); delete the server and create it again", path)
 
+    def _validate(self, tree: DataTree) -> None:
+        issues = self.schema.validate(tree)
+        if issues:
+            raise InvalidConfigError(issues)
+
     def _install_running(self, new: DataTree, reason: str, *, check_labels: bool = True) -> None:
         # The label rule is checked first because a renamed server also
         # breaks the leafrefs to it, and only the label error explains the fix.
         if check_labels:
             self._check_labels(new)
         self._version += 1
-        issues = self.schema.validate(new)
-        if issues:
-            raise InvalidConfigError(issues)
+        self._validate(new)
         new_json = json.loads(new.print_json(WithDefaults.REPORT_ALL))
         write_atomic(self._dir / "running.xml", new.print_xml().encode())
         old_json = self._running_json
