@@ -1,10 +1,10 @@
 """The contract between the NETCONF core and a backend such as the enrollment daemon.
 
 The application creates one `Hooks` object and hands it to both sides.  The
-NETCONF side calls the commit subscribers after each commit of running, reads
-operational state from the state providers for get replies, dispatches the
-module's RPCs to the registered handlers, and sends what the backend publishes
-to the NETCONF notification stream.
+NETCONF side calls the commit subscribers after each commit of running and
+reads operational state from the state providers for get replies. It also
+dispatches the module's RPCs to the registered handlers and sends what the
+backend publishes to the NETCONF notification stream.
 
 Data crosses this boundary as Python dictionaries in the RFC 7951 JSON
 encoding of the `pki-agent` module, for example
@@ -34,9 +34,8 @@ StateVersion = Callable[[], Hashable]
 """Returns a value that changes whenever the JSON of its state provider changes.
 
 A provider registered with one in `Hooks.state_versions` must return equal
-JSON for as long as the version value stays equal, so that the NETCONF core
-can reuse the tree it parsed from that JSON instead of parsing it on every
-get. A counter that the backend increments on every change of its state is
+JSON for as long as the version value stays equal. The NETCONF core then
+reuses the tree it parsed from that JSON instead of parsing it on every get. A counter that the backend increments on every change of its state is
 enough. Providers without a version are called and parsed on every get.
 """
 

@@ -16,8 +16,8 @@ _REPLY_PLACEHOLDER = "@@pki-agent-reply-body@@"
 
 def _make_parser() -> etree.XMLParser:
     # No entities, no network access and no DTD loading, so an rpc cannot
-    # read files or expand entity bombs; comments and processing
-    # instructions are dropped (an XML comment inside an rpc is ignored).
+    # read files or expand entity bombs. Comments and processing
+    # instructions are dropped, so an XML comment inside an rpc is ignored.
     # huge_tree lifts libxml2's 10,000,000-byte limit on one text node or
     # comment, which is below the maximum message size. The framing layer
     # already rejects a message above that size before it is parsed, and

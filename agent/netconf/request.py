@@ -1,4 +1,4 @@
-"""What an operation handler receives: the shared services, the session and its parameters."""
+"""The input of an operation handler: the shared services, the session and its parameters."""
 
 from __future__ import annotations
 
