@@ -35,7 +35,8 @@ StateVersion = Callable[[], Hashable]
 
 A provider registered with one in `Hooks.state_versions` must return equal
 JSON for as long as the version value stays equal. The NETCONF core then
-reuses the tree it parsed from that JSON instead of parsing it on every get. A counter that the backend increments on every change of its state is
+reuses the tree it parsed from that JSON instead of parsing it on every get.
+A counter that the backend increments on every change of its state is
 enough. Providers without a version are called and parsed on every get.
 """
 
