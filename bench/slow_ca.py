@@ -25,6 +25,7 @@ from bench.netconf_client import NetconfClient
 from bench.processes import ProcessGroup, wait_for_path
 from bench.report import ms, section, table
 from bench.stats import Summary, summarize
+from tools.scep_ca.announcement import parse_announcement
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,7 @@ def start_ca(group: ProcessGroup, workdir: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     deadline = time.monotonic() + 30.0
     while "SCEP_PID" not in values and time.monotonic() < deadline:
-        for line in announcement.read_text().splitlines():
-            key, _, value = line.partition("=")
-            values[key] = value.strip()
+        values = parse_announcement(announcement.read_text())
         time.sleep(0.05)
     return values
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from agent.scep.attributes import MessageType
 from tests.fixtures.scep_ca import REPO_ROOT
 from tests.scep_ca.requester import http_get_pki_operation, http_post, make_csr, new_requester
+from tools.scep_ca.announcement import format_announcement, parse_announcement
 from tools.scep_ca.errors import InvalidSettingError
 from tools.scep_ca.faults import ReplyFault, parse_duration, parse_faults
 
@@ -188,3 +189,9 @@ def test_fault_count_runs_out():
     assert twice.reply is ReplyFault.NONE
     assert twice.count is None
     assert twice.cert_lifetime == 300
+
+
+def test_announcement_round_trip() -> None:
+    values = {"SCEP_URL": "http://127.0.0.1:1/scep", "SCEP_CA_PEM": "/tmp/a b/root.pem",
+              "EMPTY": ""}
+    assert parse_announcement(format_announcement(values)) == values

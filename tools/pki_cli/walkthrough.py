@@ -39,6 +39,7 @@ from tools.pki_cli.processes import (
     wait_for_port,
 )
 from tools.pki_cli.state import JSONData, pki_body
+from tools.scep_ca.announcement import parse_announcement
 
 HOST = "127.0.0.1"
 USER = "admin"
@@ -159,10 +160,7 @@ def _read_announcement(path: Path, pid: int, log_path: Path) -> dict[str, str]:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         text = path.read_text() if path.exists() else ""
-        values = dict(
-            (key, shlex.split(value)[0] if value else "")
-            for key, _, value in (line.partition("=") for line in text.splitlines())
-        )
+        values = parse_announcement(text)
         if "SCEP_URL" in values and "SCEP_CA_MD5" in values:
             return values
         if not is_running(pid):

@@ -6,7 +6,6 @@ import argparse
 import datetime
 import logging
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import Any
 
 from agent.scep.envelope import ContentCipher, KeyTransport
 from tools.scep_ca.admin_cli import run_admin
+from tools.scep_ca.announcement import format_announcement
 from tools.scep_ca.authority import CAOptions, CertificateAuthority, open_authority
 from tools.scep_ca.errors import SCEPCAError, StateError
 from tools.scep_ca.faults import FaultSettings, ReplyFault, parse_duration, parse_faults
@@ -133,7 +133,7 @@ def _announce(authority: CertificateAuthority, scep: SCEPServer, admin: SCEPServ
         "SCEP_PERSONALITY": authority.personality.name,
         "SCEP_PID": str(os.getpid()),
     }
-    text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in values.items())
+    text = format_announcement(values)
     authority.store.write_env(text)
     sys.stdout.write(text)
     sys.stdout.flush()
