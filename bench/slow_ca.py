@@ -16,10 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lxml import etree
-
 from bench import workload
 from bench.agent_peer import start_agent, wait_for_hello
+from bench.enrollment import server_status
 from bench.latency import checked_rpc
 from bench.netconf_client import NetconfClient
 from bench.processes import ProcessGroup, wait_for_path
@@ -68,13 +67,6 @@ def start_ca(group: ProcessGroup, workdir: Path) -> dict[str, str]:
         values = parse_announcement(announcement.read_text())
         time.sleep(0.05)
     return values
-
-
-def server_status(reply: str) -> str | None:
-    root = etree.fromstring(reply.encode())
-    return root.findtext(
-        ".//pki:enroll-server/pki:state/pki:status", namespaces={"pki": workload.PKI_NS}
-    )
 
 
 def add_enrollment(index: int) -> str:
