@@ -21,7 +21,7 @@ from lxml import etree
 from bench import workload
 from bench.agent_peer import AgentPeer, start_agent, wait_for_hello
 from bench.context import BenchResult, Context
-from bench.latency import checked_rpc, time_calls
+from bench.latency import checked_rpc, load_config, time_calls
 from bench.netconf_client import NetconfClient
 from bench.report import check, format_number, ms, section, table
 from bench.stats import ratio, summarize
@@ -194,8 +194,7 @@ async def configure_server(client: NetconfClient, server: ScepServer) -> None:
     """Commit the enabled enroll-server and wait until the daemon reports it responding."""
     entry = workload.server_xml(enabled=True, url=server.url, fingerprint=server.ca_sha256)
     config = f'<pki xmlns="{workload.PKI_NS}">{entry}</pki>'
-    await checked_rpc(client, workload.replace_config(config))
-    await checked_rpc(client, workload.COMMIT)
+    await load_config(client, config)
     deadline = time.perf_counter() + ISSUE_TIMEOUT
     status = None
     while status != "responding":

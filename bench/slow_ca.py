@@ -19,7 +19,7 @@ from pathlib import Path
 from bench import workload
 from bench.agent_peer import start_agent, wait_for_hello
 from bench.enrollment import server_status
-from bench.latency import checked_rpc
+from bench.latency import checked_rpc, load_config
 from bench.netconf_client import NetconfClient
 from bench.processes import ProcessGroup, wait_for_path
 from bench.report import ms, section, table
@@ -117,13 +117,9 @@ async def measure(workdir: Path, quick: bool) -> dict[str, Summary | float]:
         server = workload.server_xml(
             enabled=True, url=ca["SCEP_URL"], fingerprint=ca["SCEP_CA_SHA256"]
         )
-        await checked_rpc(
-            client,
-            workload.replace_config(
-                f'<pki xmlns="{workload.PKI_NS}"><poll-interval>1</poll-interval>{server}</pki>'
-            ),
+        await load_config(
+            client, f'<pki xmlns="{workload.PKI_NS}"><poll-interval>1</poll-interval>{server}</pki>'
         )
-        await checked_rpc(client, workload.COMMIT)
         rounds = ROUNDS[quick]
         commits, gets = await measure_rounds(client, 0, rounds)
         figures: dict[str, Summary | float] = {
