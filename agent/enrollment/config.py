@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from agent.errors import AgentError
+from agent.scep.algorithms import RenewRequest
 
 MODULE = "pki-agent"
 TOP = f"{MODULE}:pki"
@@ -28,13 +28,6 @@ class ConfigError(AgentError):
         self.path = path
         self.detail = detail
         super().__init__(f"invalid configuration at {path}: {detail}")
-
-
-class RenewRequest(StrEnum):
-    """Message used to renew a certificate (leaf `renew-request`)."""
-
-    RENEWAL_REQ = "renewal-req"
-    PKCS_REQ = "pkcs-req"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from agent.enrollment.config import EnrollConfig, RenewRequest
+from agent.enrollment.config import EnrollConfig
 from agent.enrollment.outcomes import ServerContext
 from agent.scep import client as scep_client
 from agent.scep import csr as scep_csr
@@ -65,10 +65,8 @@ def send_request(client: Any, context: ServerContext, config: EnrollConfig,
         return client.enroll(context.trusted_ca, context.capabilities, request)
     certificate, current_key = current
     csr = scep_csr.build_csr(key, config.dn, _sans(config), config.password, config.profile)
-    style = scep_client.RenewRequest(
-        "renewal-req" if context.config.renew_request is RenewRequest.RENEWAL_REQ else "pkcs-req")
     return scep_client.renew(client, context.trusted_ca, context.capabilities, key, csr,
-                             certificate, current_key, style, cipher)
+                             certificate, current_key, context.config.renew_request, cipher)
 
 
 def poll(client: Any, context: ServerContext, pending: Any) -> Any:

@@ -35,7 +35,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.scep.algorithms import ContentCipher
+    from agent.scep.algorithms import ContentCipher, RenewRequest
     from agent.scep.attributes import FailInfo, MessageType, PKIStatus
     from agent.scep.cacerts import (
         CACertificates,
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
         Issued,
         Pending,
         PendingTransaction,
-        RenewRequest,
         SCEPClient,
         prepare_enrollment,
         renew,
@@ -98,7 +97,7 @@ _EXPORTS = {
     "Pending": "agent.scep.client",
     "PendingTransaction": "agent.scep.client",
     "ProtocolError": "agent.scep.errors",
-    "RenewRequest": "agent.scep.client",
+    "RenewRequest": "agent.scep.algorithms",
     "SCEPClient": "agent.scep.client",
     "SCEPError": "agent.scep.errors",
     "TransportError": "agent.scep.errors",

@@ -22,3 +22,10 @@ class ContentCipher(StrEnum):
     AES256_CBC = "aes256-cbc"
     TRIPLE_DES_CBC = "3des-cbc"
     DES_CBC = "des-cbc"
+
+
+class RenewRequest(StrEnum):
+    """Renewal message style, named as in the YANG module's renew-request leaf."""
+
+    RENEWAL_REQ = "renewal-req"
+    PKCS_REQ = "pkcs-req"

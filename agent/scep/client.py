@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from agent.scep import ber
-from agent.scep.algorithms import ContentCipher
+from agent.scep.algorithms import ContentCipher, RenewRequest
 from agent.scep.attributes import MessageType, PKIStatus
 from agent.scep.cacerts import CACertificates, TrustedCA, parse_ca_certificates
 from agent.scep.capabilities import Capabilities, parse_capabilities
@@ -332,13 +331,6 @@ class SCEPClient:
     def close(self) -> None:
         """Close the HTTP session."""
         self.transport.close()
-
-
-class RenewRequest(StrEnum):
-    """Renewal message style, named as in the YANG module's renew-request leaf."""
-
-    RENEWAL_REQ = "renewal-req"
-    PKCS_REQ = "pkcs-req"
 
 
 def renew(
