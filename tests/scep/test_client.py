@@ -297,10 +297,12 @@ def test_reply_correlation(
         client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
 
 
-def test_untrusted_signer(mock_ca: MockCA, pki: PKIFactory) -> None:
+# A certificate that the CA issued to another device must not sign a CertRep either.
+@pytest.mark.parametrize("issued_by_ca", [False, True], ids=["self-issued", "other-device"])
+def test_untrusted_signer(mock_ca: MockCA, pki: PKIFactory, issued_by_ca: bool) -> None:
     client, caps = _setup(mock_ca)
     ca = _trusted(client, mock_ca)
-    impostor = pki.issue("impostor")
+    impostor = pki.issue("impostor", mock_ca.ca if issued_by_ca else None)
     mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, signer=impostor)
 
     with pytest.raises(ProtocolError, match="signer is not trusted"):
@@ -499,16 +501,6 @@ def test_cert_poll_payload(mock_ca: MockCA, pki: PKIFactory) -> None:
     assert body.identifier == b"\x30"
     assert issuer.content == ber.read_tlv(mock_ca.ca.certificate.subject.public_bytes()).content
     assert subject.content == ber.read_tlv(request.csr.subject.public_bytes()).content
-
-
-def test_signer_issued_by_ca_rejected(mock_ca: MockCA, pki: PKIFactory) -> None:
-    client, caps = _setup(mock_ca)
-    ca = _trusted(client, mock_ca)
-    other_device = pki.issue("other-device", mock_ca.ca)
-    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING, signer=other_device)
-
-    with pytest.raises(ProtocolError, match="signer is not trusted"):
-        client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
 
 
 def test_signer_ra_accepted(mock_ca: MockCA, pki: PKIFactory) -> None:
