@@ -121,15 +121,15 @@ def _state_trees(request: Request, data_filter: DataFilter | None) -> list[DataT
     services = request.services
     providers = services.hooks.state_providers
     if not providers:
-        return _parse_documents([default_state(services.datastores.running_json)],
-                                request, data_filter)
+        return _parse_document(default_state(services.datastores.running_json),
+                               request, data_filter)
     trees = []
     for provider in providers:
         version_of = services.hooks.state_versions.get(provider)
         if version_of is None:
             state = _call_provider(provider, provider)
             if state is not None:
-                trees.extend(_parse_documents([state], request, data_filter))
+                trees.extend(_parse_document(state, request, data_filter))
             continue
         version = _call_provider(provider, version_of)
         if version is not None:
@@ -155,28 +155,33 @@ def _versioned_state(request: Request, provider: StateProvider, version: Hashabl
         document = _call_provider(provider, provider)
         if document is None:
             return []
-        try:
-            tree = services.schema.parse_json(document)
-        except DataInvalidError as exc:
-            logger.error("a state provider returned invalid data, left out: %s", exc)
+        tree = _parse_state(request, document)
+        if tree is None:
             return []
-        strip_denied(tree)
         services.state_trees.store(provider, version, tree)
     return [_pick(tree, data_filter)]
 
 
-def _parse_documents(documents: list[JSONData], request: Request,
-                     data_filter: DataFilter | None) -> list[DataTree]:
+def _parse_document(document: JSONData, request: Request,
+                    data_filter: DataFilter | None) -> list[DataTree]:
     trees = []
-    for document in (piece for full in documents for piece in _cut(full, data_filter)):
-        try:
-            parsed = request.services.schema.parse_json(document)
-        except DataInvalidError as exc:
-            logger.error("a state provider returned invalid data, left out: %s", exc)
+    for piece in _cut(document, data_filter):
+        parsed = _parse_state(request, piece)
+        if parsed is None:
             continue
-        strip_denied(parsed)
         trees.append(_pick(parsed, data_filter) if data_filter else parsed)
     return trees
+
+
+def _parse_state(request: Request, document: JSONData) -> DataTree | None:
+    """Parse provider JSON without its default-deny-all nodes, or log and return None."""
+    try:
+        tree = request.services.schema.parse_json(document)
+    except DataInvalidError as exc:
+        logger.error("a state provider returned invalid data, left out: %s", exc)
+        return None
+    strip_denied(tree)
+    return tree
 
 
 def _forget_unregistered(request: Request) -> None:
