@@ -61,12 +61,8 @@ def start_ca(group: ProcessGroup, workdir: Path) -> dict[str, str]:
     process = group.start("scep-ca", argv, workdir / "ca.log", cwd=REPO)
     announcement = state / "server.env"
     wait_for_path(announcement, process, timeout=30.0)
-    values: dict[str, str] = {}
-    deadline = time.monotonic() + 30.0
-    while "SCEP_PID" not in values and time.monotonic() < deadline:
-        values = parse_announcement(announcement.read_text())
-        time.sleep(0.05)
-    return values
+    # The CA writes server.env with write_atomic, so once it exists it is complete.
+    return parse_announcement(announcement.read_text())
 
 
 def add_enrollment(index: int) -> str:
