@@ -35,11 +35,16 @@ def parse_edit_content(
             if path is not None and not _is_list_or_container(schema, path):
                 removals.append((path, EditOperation(element.get(_OPERATION))))
                 element.getparent().remove(element)
+    return parse_config_children(schema, content), removals
+
+
+def parse_config_children(schema: Schema, config: etree._Element) -> DataTree:
+    """Parse the element children of a <config> element with libyang, without validation."""
     parts = [etree.tostring(child, encoding="unicode")
-             for child in content if isinstance(child.tag, str)]
+             for child in config if isinstance(child.tag, str)]
     if not parts:
-        return DataTree(schema.context, None), removals
-    return schema.parse_xml("".join(parts)), removals
+        return DataTree(schema.context, None)
+    return schema.parse_xml("".join(parts))
 
 
 def _data_path(schema: Schema, element: etree._Element, top: etree._Element) -> str | None:

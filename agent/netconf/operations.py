@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from lxml import etree
-
 from agent.datastore import EditOperation, ErrorOption, TestOption
 from agent.datastore.confirmed import DEFAULT_CONFIRM_TIMEOUT
-from agent.netconf.edit_content import parse_edit_content
+from agent.netconf.edit_content import parse_config_children, parse_edit_content
 from agent.netconf.errors import BASE_NS, ErrorTag, ErrorType, RPCError
 from agent.netconf.request import Request, datastore_of, text_of
 from agent.schema import DataTree
@@ -23,20 +21,11 @@ def _enum_param(request: Request, name: str, kind: type, default: object) -> obj
                        f"invalid {name} {value!r}", info=(("bad-element", name),)) from None
 
 
-def _config_tree(request: Request, element: etree._Element) -> DataTree:
-    """Parse the content of a <config> element with libyang, without validation."""
-    parts = [etree.tostring(child, encoding="unicode")
-             for child in element if isinstance(child.tag, str)]
-    if not parts:
-        return DataTree(request.services.schema.context, None)
-    return request.services.schema.parse_xml("".join(parts))
-
-
 def _source_tree(request: Request, param: str = "source") -> DataTree:
     element = request.params[param]
     inline = element.find(f"{{{BASE_NS}}}config")
     if inline is not None:
-        return _config_tree(request, inline)
+        return parse_config_children(request.services.schema, inline)
     return request.services.datastores.tree(datastore_of(request, param))
 
 
