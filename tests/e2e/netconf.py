@@ -53,24 +53,17 @@ def commit(session: manager.Manager, servers: str = "", enrollments: str = "",
     """Merge (or apply `operation` to) the entries in candidate, then commit."""
     attribute = f' xmlns:nc="{BASE_NS}" nc:operation="{operation}"' if operation else ""
     cert = f"<cert>{enrollments}</cert>" if enrollments else ""
-    body = (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}"{attribute}>'
-            f"{leaf('poll-interval', poll_interval)}{servers}{cert}</pki></config>")
-    session.edit_config(target="candidate", config=body)
-    session.commit()
-
-
-def delete_enrollment(session: manager.Manager, name: str) -> None:
-    body = (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}"><cert>'
-            f'<enroll xmlns:nc="{BASE_NS}" nc:operation="delete"><name>{name}</name></enroll>'
-            "</cert></pki></config>")
-    session.edit_config(target="candidate", config=body)
-    session.commit()
+    _commit_pki(session, f"{leaf('poll-interval', poll_interval)}{servers}{cert}", attribute)
 
 
 def delete_server(session: manager.Manager, server_id: int) -> None:
-    body = (f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}">'
-            f'<enroll-server xmlns:nc="{BASE_NS}" nc:operation="delete"><id>{server_id}</id>'
-            "</enroll-server></pki></config>")
+    _commit_pki(session, f'<enroll-server xmlns:nc="{BASE_NS}" nc:operation="delete">'
+                         f"<id>{server_id}</id></enroll-server>")
+
+
+def _commit_pki(session: manager.Manager, content: str, attribute: str = "") -> None:
+    """Edit the pki container in candidate with `content`, then commit."""
+    body = f'<config xmlns="{BASE_NS}"><pki xmlns="{PKI_NS}"{attribute}>{content}</pki></config>'
     session.edit_config(target="candidate", config=body)
     session.commit()
 
