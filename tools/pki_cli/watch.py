@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 SETTLE_TIME = 0.2
 """Seconds to wait for more notifications of the same change before a redraw."""
 READ_ATTEMPTS = 5
+"""Maximum reads of the state after a burst of notifications, the first one included."""
 READ_INTERVAL = 0.2
 """Seconds between two reads of a state that does not agree yet."""
 
