@@ -19,14 +19,10 @@ from agent.scep import client as scep_client
 from agent.scep import csr as scep_csr
 from agent.scep.algorithms import ContentCipher
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
-
 
 def new_client(url: str) -> Any:
-    """Return a SCEP client for one server URL with the daemon's timeouts."""
-    return scep_client.SCEPClient(url, connect_timeout=CONNECT_TIMEOUT,
-                                  read_timeout=READ_TIMEOUT)
+    """Return a SCEP client for one server URL with the default timeouts."""
+    return scep_client.SCEPClient(url)
 
 
 def generate_key(key_size: int) -> rsa.RSAPrivateKey:

@@ -1,4 +1,4 @@
-"""Algorithm names of the SCEP client, kept free of heavy imports.
+"""Algorithm names and defaults of the SCEP client, kept free of heavy imports.
 
 The command-line parser and the capability parser need only these names, so
 `pki-agent scep --help` and GetCACaps do not load cryptography or asn1crypto.
@@ -7,6 +7,12 @@ The command-line parser and the capability parser need only these names, so
 from __future__ import annotations
 
 from enum import StrEnum
+
+CONNECT_TIMEOUT = 5.0
+"""Default seconds to wait for the TCP connection to a SCEP server."""
+
+READ_TIMEOUT = 30.0
+"""Default seconds that requests waits for each read of a SCEP server's reply."""
 
 KEY_SIZES = (2048, 3072, 4096)
 """RSA key sizes in bits that the client generates."""

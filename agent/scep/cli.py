@@ -15,7 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.scep.algorithms import FINGERPRINT_ALGORITHM_NAMES, KEY_SIZES, ContentCipher
+from agent.scep.algorithms import (
+    CONNECT_TIMEOUT,
+    FINGERPRINT_ALGORITHM_NAMES,
+    KEY_SIZES,
+    READ_TIMEOUT,
+    ContentCipher,
+)
 
 CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
 
@@ -39,9 +45,11 @@ def _deferred(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect")
     parser.add_argument(
-        "--read-timeout", type=float, default=30.0, help="seconds to wait for a reply"
+        "--connect-timeout", type=float, default=CONNECT_TIMEOUT, help="seconds to connect"
+    )
+    parser.add_argument(
+        "--read-timeout", type=float, default=READ_TIMEOUT, help="seconds to wait for a reply"
     )
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from agent.scep import ber
-from agent.scep.algorithms import ContentCipher, RenewRequest
+from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT, ContentCipher, RenewRequest
 from agent.scep.attributes import MessageType, PKIStatus
 from agent.scep.cacerts import CACertificates, TrustedCA, parse_ca_certificates
 from agent.scep.capabilities import Capabilities, parse_capabilities
@@ -206,8 +206,8 @@ class SCEPClient:
     def __init__(
         self,
         url: str,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
         self.url = url

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import requests
 import urllib3
 
+from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT
 from agent.scep.errors import TransportError
 from agent.scep.transport_errors import describe_failure, describe_status, display_url
 
@@ -49,8 +50,8 @@ class HTTPTransport:
     def __init__(
         self,
         url: str,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
         session: requests.Session | None = None,
     ) -> None:
         self.url = url
