@@ -62,6 +62,7 @@ class Schema:
         self.search_dirs = search_dirs
         self.module = context.get_module(MODULE)
         self._namespaces = {mod.name(): _namespace(mod) for mod in context}
+        self._content_id: str | None = None
 
     @classmethod
     def load(cls, yang_dir: Path | None = None) -> Schema:
@@ -221,8 +222,11 @@ class Schema:
         """Return the RFC 8525 content-id: a hash of the module set, equal across restarts.
 
         It covers each module's name, revision, implemented flag and enabled
-        features, so it changes exactly when the module set does.
+        features, so it changes exactly when the module set does. The module
+        set is fixed once `load` returns, so the hash is computed only once.
         """
+        if self._content_id is not None:
+            return self._content_id
         digest = hashlib.sha256()
         for mod in sorted(self.context, key=lambda module: module.name()):
             revisions = [rev.date() for rev in mod.revisions()]
@@ -230,7 +234,8 @@ class Schema:
                               if feature.state())
             digest.update(json.dumps([mod.name(), revisions[:1], mod.implemented(),
                                       features]).encode())
-        return digest.hexdigest()[:16]
+        self._content_id = digest.hexdigest()[:16]
+        return self._content_id
 
 
 def _drop_record(record: logging.LogRecord) -> bool:
