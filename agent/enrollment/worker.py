@@ -32,7 +32,6 @@ from agent.pki import (
     Lineage,
     PKIStore,
     StoreCorruptError,
-    certificate_sha256,
     subject_hash,
 )
 from agent.scep import errors as scep_errors
@@ -149,14 +148,7 @@ class SCEPWorker:
         for index, intermediate in enumerate(trusted.intermediates, start=1):
             rows.append((f"{label}-{index}.{subject_hash(intermediate)}", CARole.INTERMEDIATE,
                          intermediate))
-        # Check every label first, so a conflict leaves the table unchanged.
-        for row_label, _, certificate in rows:
-            existing = self.store.ca_certificate(row_label)
-            if existing is not None and existing.certificate != certificate:
-                raise CALabelConflictError(row_label, existing.sha256,
-                                           certificate_sha256(certificate))
-        for row_label, role, certificate in rows:
-            self.store.store_ca_certificate(row_label, label, role, certificate)
+        self.store.store_ca_certificates(label, rows)
         return {certificate_der(certificate): row_label for row_label, _, certificate in rows}
 
     # Enrollment

@@ -21,7 +21,7 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -275,6 +275,18 @@ class PKIStore:
             self._ca[label] = row
             self._version += 1
         return row
+
+    def store_ca_certificates(
+        self, server: str, rows: Sequence[tuple[str, CARole, x509.Certificate]]
+    ) -> None:
+        """Add the CA-local rows of one server, writing none of them if any label conflicts."""
+        for label, _, certificate in rows:
+            existing = self.ca_certificate(label)
+            if existing is not None and existing.certificate != certificate:
+                raise CALabelConflictError(label, existing.sha256,
+                                           certificate_sha256(certificate))
+        for label, role, certificate in rows:
+            self.store_ca_certificate(label, server, role, certificate)
 
     def remove_ca_certificate(self, label: str) -> CACertificate:
         """Delete one CA-local row by label and return it."""
