@@ -12,6 +12,7 @@ import urllib3
 
 from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT
 from agent.scep.errors import TransportError
+from agent.scep.http_session import new_session
 from agent.scep.transport_errors import describe_failure, describe_status, display_url
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class HTTPTransport:
     ) -> None:
         self.url = url
         self.timeout = (connect_timeout, read_timeout)
-        self.session = session or requests.Session()
+        self.session = session or new_session()
 
     def get(self, operation: str, message: str | None = None) -> Reply:
         """Send a GET for `operation`; `message` is sent URL-encoded as given."""
