@@ -17,6 +17,7 @@ from agent.enrollment.config import EnrollConfig
 from agent.enrollment.outcomes import ServerContext
 from agent.scep import client as scep_client
 from agent.scep import csr as scep_csr
+from agent.scep import keys as scep_keys
 from agent.scep.algorithms import ContentCipher
 
 
@@ -27,7 +28,7 @@ def new_client(url: str) -> Any:
 
 def generate_key(key_size: int) -> rsa.RSAPrivateKey:
     """Generate the RSA key of a new request."""
-    return scep_csr.generate_key(key_size)
+    return scep_keys.generate_key(key_size)
 
 
 def get_capabilities(client: Any) -> Any:

@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     )
     from agent.scep.csr import (
         build_csr,
-        generate_key,
         parse_dn,
         parse_san,
         self_signed_signer,
@@ -75,6 +74,7 @@ if TYPE_CHECKING:
         TransportError,
         TrustError,
     )
+    from agent.scep.keys import generate_key
 
 # Each name is imported from its module on first use, so that importing one
 # submodule, such as `agent.scep.errors`, does not load requests and asn1crypto.
@@ -105,7 +105,7 @@ _EXPORTS = {
     "TrustedCA": "agent.scep.cacerts",
     "build_csr": "agent.scep.csr",
     "fingerprint": "agent.scep.cacerts",
-    "generate_key": "agent.scep.csr",
+    "generate_key": "agent.scep.keys",
     "normalize_fingerprint": "agent.scep.cacerts",
     "parse_ca_certificates": "agent.scep.cacerts",
     "parse_capabilities": "agent.scep.capabilities",

@@ -44,6 +44,20 @@ def _deferred(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _run_enroll(args: argparse.Namespace) -> int:
+    """Start the key, then import `agent.scep.commands` and enroll while OpenSSL works.
+
+    Importing requests, asn1crypto and the rest of cryptography usually takes
+    longer than generating a 2048-bit key, and the key thread does not hold the GIL.
+    """
+    from agent.scep.keys import generate_key_in_background
+
+    key = generate_key_in_background(args.keysize)
+    commands = importlib.import_module("agent.scep.commands")
+    status: int = commands.run_enroll(args, key)
+    return status
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connect-timeout", type=float, default=CONNECT_TIMEOUT, help="seconds to connect"
@@ -153,7 +167,7 @@ def add_parser(subparsers: Any) -> None:
     cacert.add_argument("--out", type=Path, help="directory to write ca-N.pem files to")
     _add_fingerprint_options(cacert)
     enroll = _subcommand(
-        commands, "enroll", "enroll a new key and certificate", _deferred("run_enroll")
+        commands, "enroll", "enroll a new key and certificate", _run_enroll
     )
     enroll.add_argument("url", help="SCEP URL")
     _add_fingerprint_options(enroll)

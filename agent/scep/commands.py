@@ -9,10 +9,12 @@ import argparse
 import json
 import os
 import sys
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from agent.files import write_atomic
@@ -31,8 +33,9 @@ from agent.scep.client import (
     SCEPClient,
     prepare_enrollment,
 )
-from agent.scep.csr import generate_key, private_key_pem
+from agent.scep.csr import private_key_pem
 from agent.scep.errors import CARejected, InvalidInput
+from agent.scep.keys import generate_key
 from agent.scep.names import issuer_text, subject_text
 
 EXIT_ISSUED = 0
@@ -183,15 +186,21 @@ def _rejected(exc: CARejected) -> int:
     return EXIT_REJECTED
 
 
-def run_enroll(args: argparse.Namespace) -> int:
-    """Enroll a new key and write key.pem, cert.pem and the state file to --out."""
+def run_enroll(
+    args: argparse.Namespace, key_future: Future[rsa.RSAPrivateKey] | None = None
+) -> int:
+    """Enroll a new key and write key.pem, cert.pem and the state file to --out.
+
+    `key_future` is a key already being generated; without it the key is
+    generated after the server's CA certificate is trusted.
+    """
     challenge = read_challenge(args)
     client = _client(args)
     caps = with_method(client.get_ca_caps(), args.method)
     ca, pinned = _trusted_ca(client, args.fingerprint, args.fingerprint_alg)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    key = generate_key(args.keysize)
+    key = key_future.result() if key_future is not None else generate_key(args.keysize)
     write_atomic(out / "key.pem", private_key_pem(key), PRIVATE_MODE)
     state = {
         "url": args.url,

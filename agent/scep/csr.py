@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from cryptography.x509.oid import AttributeOID, NameOID, ObjectIdentifier
 
-from agent.scep.algorithms import KEY_SIZES
 from agent.scep.errors import InvalidInput
 
 # Microsoft certificate template name (szOID_ENROLL_CERTTYPE_EXTENSION), a BMPString.
@@ -207,13 +206,6 @@ _DEFAULT_KEY_USAGE = x509.KeyUsage(
     encipher_only=False,
     decipher_only=False,
 )
-
-
-def generate_key(key_size: int = 2048) -> rsa.RSAPrivateKey:
-    """Generate an RSA key of 2048, 3072 or 4096 bits."""
-    if key_size not in KEY_SIZES:
-        raise InvalidInput("key size", str(key_size), "use 2048, 3072 or 4096")
-    return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
 
 
 def private_key_pem(key: rsa.RSAPrivateKey) -> bytes:

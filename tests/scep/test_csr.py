@@ -14,7 +14,6 @@ from cryptography.x509.oid import AttributeOID, NameOID
 from agent.scep.csr import (
     CERTIFICATE_TEMPLATE_NAME,
     build_csr,
-    generate_key,
     parse_dn,
     parse_san,
     self_signed_signer,
@@ -145,16 +144,6 @@ def test_build_csr_minimal(pki: PKIFactory) -> None:
     assert attribute_types == ["extension_request"]
     with pytest.raises(x509.ExtensionNotFound):
         request.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-
-
-@pytest.mark.parametrize("size", [1024, 2047, 8192])
-def test_generate_key_rejects_size(size: int) -> None:
-    with pytest.raises(InvalidInput, match="2048, 3072 or 4096"):
-        generate_key(size)
-
-
-def test_generate_key_size() -> None:
-    assert generate_key(3072).key_size == 3072
 
 
 def test_transaction_id_stable(pki: PKIFactory) -> None:

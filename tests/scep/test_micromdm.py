@@ -25,9 +25,10 @@ from agent.scep.client import (
     prepare_enrollment,
     renew,
 )
-from agent.scep.csr import build_csr, generate_key, parse_dn
+from agent.scep.csr import build_csr, parse_dn
 from agent.scep.envelope import ContentCipher
 from agent.scep.errors import CARejected, TransportError
+from agent.scep.keys import generate_key
 from agent.scep.message import RequestContext, build_pki_message, new_nonce, parse_cert_rep
 from tests.fixtures.micromdm import MicromdmServer
 
