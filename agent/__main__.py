@@ -1,5 +1,5 @@
 """Allow ``python -m agent``, the same as the ``pki-agent`` command."""
 
-from agent.cli import main
+from agent.cli import console
 
-raise SystemExit(main())
+console()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import signal
@@ -224,3 +225,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentError as exc:
         print(f"pki-agent: {exc}", file=sys.stderr)
         return 1
+
+
+def console() -> None:
+    """Run the ``pki-agent`` program: `main` on the process arguments, then exit.
+
+    Every command but ``serve`` is one-shot: it allocates a few megabytes and
+    exits within seconds, so the cyclic garbage collector only costs time,
+    and it is off for them.  Freezing the heap before exit lets the
+    interpreter's final collection skip every object that is still alive.
+    """
+    argv = sys.argv[1:]
+    if argv[:1] != ["serve"]:
+        gc.disable()
+    status = main(argv)
+    gc.freeze()
+    sys.exit(status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -123,6 +124,41 @@ def test_parser_mounts_scep_when_present() -> None:
 def test_listen_default_is_loopback(agent_factory: AgentFactory) -> None:
     agent = agent_factory()
     assert log_contains(agent, f"listening on 127.0.0.1 port {agent.port}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # Port 1 on loopback refuses, so the command fails at once.
+        (["scep", "caps", "http://127.0.0.1:1/scep", "--connect-timeout", "1"], [False, True, 1]),
+        (["hash-password"], [False, True, 2]),
+        (["serve", "--port", "-5", "--state-dir", "unused"], [True, True, 1]),
+    ],
+)
+def test_console_collector_per_command(
+    argv: list[str], expected: list[object]
+) -> None:
+    # What the collector looks like at exit: enabled?, heap frozen?, exit status.
+    script = (
+        "import atexit, gc, json, sys\n"
+        "atexit.register(lambda: print(json.dumps("
+        "[gc.isenabled(), gc.get_freeze_count() > 0, sys.last_status])))\n"
+        "from agent import cli\n"
+        "def main(argv):\n"
+        "    try:\n"
+        "        status = real_main(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        status = exc.code\n"
+        "    sys.last_status = status\n"
+        "    return status\n"
+        "real_main, cli.main = cli.main, main\n"
+        f"sys.argv = ['pki-agent', *{argv!r}]\n"
+        "cli.console()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, input="",
+                            capture_output=True, text=True, timeout=60, check=False)
+
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
 
 
 @pytest.mark.slow
