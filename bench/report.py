@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -136,7 +137,7 @@ def machine_section() -> str:
         ("cores", str(os.cpu_count())),
         ("memory", _memory_total()),
         ("OS", f"{_os_name()}, kernel {platform.release()}"),
-        ("Python", platform.python_version()),
+        ("Python", f"{platform.python_version()}, {Path(sys.executable).resolve()}"),
     ]
     rows += [(f"Python package {name}", _python_version(name)) for name in PYTHON_PACKAGES]
     rows += [(f"Debian package {name}", _debian_version(name)) for name in DEBIAN_PACKAGES]
