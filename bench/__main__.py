@@ -61,7 +61,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "startup": startup_benchmark,
     "scale": _lazy("bench.scale", "scale_benchmark"),
     "enrollment": _lazy("bench.enrollment", "enrollment_benchmark"),
-    "scep": _external("bench.scep_enroll", "SCEP enrollment"),
+    "scep": _lazy("bench.scep_enroll", "scep_benchmark"),
     "slow-ca": _external("bench.slow_ca", "Latency while the CA is slow"),
     "profile": _lazy("bench.profile_bench", "profile_benchmark"),
 }
