@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,3 +49,26 @@ def ratio(numerator: float, denominator: float) -> float:
     if denominator == 0:
         return math.inf
     return numerator / denominator
+
+
+def median_ratio_interval(
+    numerators: Sequence[float], denominators: Sequence[float], confidence: float = 0.95,
+    resamples: int = 2000, seed: int = 0,
+) -> tuple[float, float]:
+    """Return a percentile bootstrap interval of median(numerators) / median(denominators).
+
+    Each resample draws both series again with replacement.  The fixed seed
+    makes the interval of the same samples the same on every run.
+    """
+    if not numerators or not denominators:
+        raise ValueError("interval of an empty series")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    generator = random.Random(seed)
+    ratios = sorted(
+        ratio(statistics.median(generator.choices(numerators, k=len(numerators))),
+              statistics.median(generator.choices(denominators, k=len(denominators))))
+        for _ in range(resamples)
+    )
+    tail = (1 - confidence) / 2
+    return percentile(ratios, tail), percentile(ratios, 1 - tail)

@@ -15,7 +15,7 @@ from bench.debs import services_forbidden
 from bench.netconf_client import FrameDecoder, FramingError, frame_message, is_ok_reply
 from bench.profiling import package_of, summarize_profile
 from bench.report import Verdict, check, format_number, table
-from bench.stats import percentile, ratio, summarize
+from bench.stats import median_ratio_interval, percentile, ratio, summarize
 from bench.yang_config import (
     NETCONFD_UNSUPPORTED,
     YangSyntaxError,
@@ -67,6 +67,26 @@ def test_summarize_rejects_empty() -> None:
 def test_ratio_zero_denominator() -> None:
     assert ratio(2.0, 4.0) == 0.5
     assert math.isinf(ratio(1.0, 0.0))
+
+
+def test_median_ratio_interval_brackets_ratio() -> None:
+    numerators = [float(value) for value in range(100, 200)]
+    denominators = [float(value) for value in range(50, 150)]
+
+    low, high = median_ratio_interval(numerators, denominators)
+
+    assert low < ratio(149.5, 99.5) < high
+    assert high - low < 0.4
+    assert median_ratio_interval(numerators, denominators) == (low, high)
+
+
+def test_median_ratio_interval_constant_series() -> None:
+    assert median_ratio_interval([3.0] * 10, [2.0] * 7) == (1.5, 1.5)
+
+
+def test_median_ratio_interval_rejects_empty() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        median_ratio_interval([], [1.0])
 
 
 @pytest.mark.parametrize("chunked", [False, True])
