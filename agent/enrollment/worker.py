@@ -107,8 +107,13 @@ class SCEPWorker:
             client = idle.pop() if idle else None
         if client is None:
             client = self.client_factory(url)
-        yield client
-        # A client whose request raised is dropped, so a broken connection is not reused.
+        try:
+            yield client
+        except BaseException:
+            # A client whose request raised is closed and dropped, so a broken
+            # connection is not reused and its session does not wait for the collector.
+            client.close()
+            raise
         with self._clients_lock:
             self._idle_clients.setdefault(url, []).append(client)
 

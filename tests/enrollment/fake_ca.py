@@ -114,6 +114,10 @@ class FakeClient:
     """The SCEPClient methods the daemon's worker calls."""
 
     ca: FakeCA
+    closed: bool = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def get_ca_caps(self) -> Capabilities:
         return CAPABILITIES

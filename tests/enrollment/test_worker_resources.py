@@ -109,6 +109,8 @@ def test_failed_client_not_reused(tmp_path: Path) -> None:
 
     assert result.kind is StepKind.REJECTED
     assert len(created) == 2
+    assert created[0].closed
+    assert not created[1].closed
 
 
 def test_key_generation_limited_to_slots(tmp_path: Path,
