@@ -22,6 +22,12 @@ from tools.pki_cli.walkthrough import describe_setup, port_note
          "created .venv, installed the Python packages into .venv"),
         ("setup: installing Python packages into .venv (log: .venv/pip.log)\n",
          "Environment ready: scripts/setup installed the Python packages into .venv"),
+        ("setup: .venv was built on /opt/py/bin/python3.11, not /usr/bin/python3.11: "
+         "rebuilding it (PYTHON=/opt/py/bin/python3.11 keeps it)\n"
+         "setup: creating .venv on /usr/bin/python3.11\n"
+         "setup: installing Python packages into .venv (log: .venv/pip.log)\n",
+         "Environment ready: scripts/setup deleted the .venv of another interpreter, "
+         "created .venv, installed the Python packages into .venv"),
     ],
 )
 def test_describe_setup(log: str | None, expected: str) -> None:

@@ -393,6 +393,8 @@ SETUP_LOG_VARIABLE = "PKI_DEMO_SETUP_LOG"
 # The line that scripts/setup prints before each action, and the step 1 text for it.
 SETUP_ACTIONS = (
     ("setup: installing Debian packages: ", "installed the Debian packages {rest}"),
+    ("setup: .venv was built on ", "deleted the .venv of another interpreter"),
+    ("setup: .venv does not run", "deleted a broken .venv"),
     ("setup: creating .venv", "created .venv"),
     ("setup: installing Python packages", "installed the Python packages into .venv"),
 )
