@@ -70,11 +70,15 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     """Run the agent until `stop` is set, then end every session cleanly."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    attach_backends(app)
-    if app.daemon is not None:
-        await app.daemon.start()
-    await app.server.start()
+    # A busy port or an invalid address fails here, before the daemon starts
+    # or the host key is created.  The kernel refuses connections until the
+    # server starts, so no session reads state before the daemon loads its store.
+    app.server.bind()
     try:
+        attach_backends(app)
+        if app.daemon is not None:
+            await app.daemon.start()
+        await app.server.start()
         await stop.wait()
     finally:
         logger.info("stopping")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, Protocol
 
 import asyncssh
@@ -13,6 +14,7 @@ from lxml import etree
 from agent.netconf.auth import load_or_create_host_key, read_authorized_keys, read_password_file
 from agent.netconf.framing import FramingError, MessageDecoder
 from agent.netconf.hello import BASE_NS, HelloError, build_server_hello, parse_client_hello
+from agent.netconf.listen import bind_sockets
 from agent.netconf.session import Session, SessionManager
 from agent.settings import Settings
 
@@ -250,18 +252,31 @@ class NetconfServer:
         self.sessions = sessions
         self.handler = handler
         self.connections: set[asyncssh.SSHServerConnection] = set()
-        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._sockets: list[socket.socket] = []
+        self._acceptors: list[asyncssh.SSHAcceptor] = []
 
     @property
     def port(self) -> int:
         """The bound TCP port, which differs from the setting when that is 0."""
-        if self._acceptor is None:
-            raise RuntimeError("the server is not started")
-        return int(self._acceptor.get_port())
+        if not self._sockets:
+            raise RuntimeError("the server is not bound")
+        return int(self._sockets[0].getsockname()[1])
+
+    def bind(self) -> None:
+        """Bind the listening address, so that a busy port fails before anything starts.
+
+        The kernel refuses connections until `start`.
+
+        Raises:
+            ListenError: the address cannot be bound.
+        """
+        if not self._sockets:
+            self._sockets = bind_sockets(self.settings.listen, self.settings.port)
 
     async def start(self) -> None:
-        """Load or create the host key and start listening."""
+        """Bind unless `bind` did, load or create the host key, and start listening."""
         settings = self.settings
+        self.bind()
         host_key = load_or_create_host_key(settings.state_dir)
         if read_authorized_keys(settings.authorized_keys_path) is None:
             logger.warning(
@@ -270,27 +285,37 @@ class NetconfServer:
             )
         if settings.password_file is not None:
             read_password_file(settings.password_file)
-        self._acceptor = await asyncssh.create_server(
+        for sock in self._sockets:
+            self._acceptors.append(await self._accept_on(sock, host_key))
+        logger.info("NETCONF over SSH listening on %s port %d", settings.listen, self.port)
+
+    async def _accept_on(
+        self, sock: socket.socket, host_key: asyncssh.SSHKey
+    ) -> asyncssh.SSHAcceptor:
+        return await asyncssh.create_server(
             lambda: _SSHServer(self),
-            settings.listen,
-            settings.port,
+            sock=sock,
             server_host_keys=[host_key],
             encoding=None,
             allow_pty=False,
             agent_forwarding=False,
             x11_forwarding=False,
-            login_timeout=settings.login_timeout,
+            login_timeout=self.settings.login_timeout,
             keepalive_interval=KEEPALIVE_INTERVAL,
             keepalive_count_max=KEEPALIVE_COUNT_MAX,
         )
-        logger.info("NETCONF over SSH listening on %s port %d", settings.listen, self.port)
 
     async def stop(self) -> None:
         """Stop listening, end every session with its cleanup, and close connections."""
-        if self._acceptor is not None:
-            self._acceptor.close()
-            await self._acceptor.wait_closed()
-            self._acceptor = None
+        for acceptor in self._acceptors:
+            acceptor.close()
+            await acceptor.wait_closed()
+        self._acceptors = []
+        # Each acceptor closed its own socket.  This closes the sockets of a
+        # `start` that never ran or that failed.
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
         for session in self.sessions.sessions():
             await self.sessions.kill(session.session_id)
         for connection in list(self.connections):

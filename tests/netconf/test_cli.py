@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,21 @@ def test_serve_rejects_invalid_setting(
     result = run_agent_command("serve", "--state-dir", str(tmp_path), option, value)
     assert result.returncode == 1
     assert message in result.stderr
+
+
+def test_serve_busy_port_fails_in_one_line(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        result = run_agent_command("serve", "--state-dir", str(state_dir), "--port", str(port))
+
+    assert result.returncode == 1
+    # One line and nothing else: no traceback, and no log line of a started daemon.
+    assert result.stderr == (
+        f"pki-agent: cannot listen on 127.0.0.1 port {port}: address already in use; "
+        "choose another --port\n"
+    )
+    assert not (state_dir / "ssh_host_key").exists()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
