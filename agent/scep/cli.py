@@ -22,6 +22,7 @@ from agent.scep.algorithms import (
     READ_TIMEOUT,
     ContentCipher,
 )
+from agent.scep.options import MAX_TIMEOUT, TimeoutAction
 
 CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
 
@@ -59,11 +60,20 @@ def _run_enroll(args: argparse.Namespace) -> int:
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    limit = f"greater than 0 and at most {MAX_TIMEOUT:.0f}"
     parser.add_argument(
-        "--connect-timeout", type=float, default=CONNECT_TIMEOUT, help="seconds to connect"
+        "--connect-timeout",
+        action=TimeoutAction,
+        default=CONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds to wait for the TCP connection, {limit}",
     )
     parser.add_argument(
-        "--read-timeout", type=float, default=READ_TIMEOUT, help="seconds to wait for a reply"
+        "--read-timeout",
+        action=TimeoutAction,
+        default=READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"seconds to wait for each read of a reply, {limit}",
     )
 
 

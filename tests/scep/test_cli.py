@@ -100,6 +100,30 @@ def test_usage_exit_code(argv: list[str]) -> None:
     assert caught.value.code == 2
 
 
+@pytest.mark.parametrize("option", ["--connect-timeout", "--read-timeout"])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("0", "must be greater than 0"),
+        ("-1", "must be greater than 0"),
+        ("nan", "must be a finite number of seconds"),
+        ("inf", "must be a finite number of seconds"),
+        ("1e12", "must be at most 86400 seconds"),
+        ("soon", "must be a number of seconds"),
+    ],
+)
+def test_timeout_usage_error(
+    option: str, value: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["scep", "caps", f"{option}={value}", "http://127.0.0.1:9/scep"])
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{option} {problem}" in err
+    assert "Traceback" not in err
+
+
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["scep", "enroll", "--help"])
