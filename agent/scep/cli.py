@@ -22,7 +22,7 @@ from agent.scep.algorithms import (
     READ_TIMEOUT,
     ContentCipher,
 )
-from agent.scep.options import MAX_TIMEOUT, TimeoutAction
+from agent.scep.options import MAX_TIMEOUT, TimeoutAction, scep_url
 
 CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
 
@@ -74,6 +74,15 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         default=READ_TIMEOUT,
         metavar="SECONDS",
         help=f"seconds to wait for each read of a reply, {limit}",
+    )
+
+
+def _add_url_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "url",
+        type=scep_url,
+        help="SCEP URL: http:// or https://, a host, an optional port and a path, "
+        "such as http://ca.example.com:8080/scep",
     )
 
 
@@ -169,17 +178,17 @@ def add_parser(subparsers: Any) -> None:
     caps = _subcommand(
         commands, "caps", "print the GetCACaps capabilities", _deferred("run_caps")
     )
-    caps.add_argument("url", help="SCEP URL, such as http://ca.example.com/scep")
+    _add_url_argument(caps)
     cacert = _subcommand(
         commands, "cacert", "print the CA certificates and their roles", _deferred("run_cacert")
     )
-    cacert.add_argument("url", help="SCEP URL")
+    _add_url_argument(cacert)
     cacert.add_argument("--out", type=Path, help="directory to write ca-N.pem files to")
     _add_fingerprint_options(cacert)
     enroll = _subcommand(
         commands, "enroll", "enroll a new key and certificate", _run_enroll
     )
-    enroll.add_argument("url", help="SCEP URL")
+    _add_url_argument(enroll)
     _add_fingerprint_options(enroll)
     _add_enroll_options(enroll)
     poll = _subcommand(

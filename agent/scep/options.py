@@ -10,6 +10,7 @@ import argparse
 import math
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 MAX_TIMEOUT = 86400.0
 """Maximum --connect-timeout and --read-timeout, in seconds.
@@ -17,6 +18,51 @@ MAX_TIMEOUT = 86400.0
 Python's socket timeouts overflow above about 9.2e9 seconds, and no SCEP
 exchange needs to wait longer than a day.
 """
+
+
+URL_FORM = (
+    "expected http:// or https://, a host, an optional port and a path, "
+    "such as http://ca.example.com:8080/scep"
+)
+
+
+def scep_url(text: str) -> str:
+    """Return `text` if it is an http or https URL with a host; raise ArgumentTypeError if not.
+
+    requests reports other URLs with messages that name neither the URL as
+    typed nor the expected form.
+    """
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # a malformed [IPv6] host
+        raise argparse.ArgumentTypeError(f"invalid SCEP URL {text!r}: {exc}; {URL_FORM}") from exc
+    problem = _url_problem(text, parts)
+    if problem is not None:
+        redacted_url = _without_userinfo(parts)
+        message = f"invalid SCEP URL {redacted_url!r}: {problem}; {URL_FORM}"
+        raise argparse.ArgumentTypeError(message)
+    return text
+
+
+def _url_problem(text: str, parts: SplitResult) -> str | None:
+    if "://" not in text or not parts.scheme:
+        return "the scheme is missing"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"the scheme {parts.scheme}:// is not supported"
+    if not parts.hostname:
+        return "the host is missing"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    return None
+
+
+def _without_userinfo(parts: SplitResult) -> str:
+    # The user name and password stay out of messages, as in the transport's errors.
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class TimeoutAction(argparse.Action):

@@ -124,6 +124,42 @@ def test_timeout_usage_error(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["caps", "cacert", "enroll"])
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("127.0.0.1:9/scep", "the scheme is missing"),
+        ("ftp://127.0.0.1/scep", "the scheme ftp:// is not supported"),
+        ("http:///scep", "the host is missing"),
+        ("http://127.0.0.1:99999/scep", "the port is not a number from 1 to 65535"),
+        ("http://[::1/scep", "Invalid IPv6 URL"),
+    ],
+)
+def test_url_usage_error(
+    command: str, url: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["scep", command, url]
+    if command == "enroll":
+        argv += ["--dn", "CN=x", "--out", "unused"]
+
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"invalid SCEP URL {url!r}: {problem}" in err
+    assert "expected http:// or https://, a host" in err
+
+
+def test_url_error_hides_password(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["scep", "caps", "http://user:secret@127.0.0.1:99999/scep"])
+
+    err = capsys.readouterr().err
+    assert "'http://127.0.0.1:99999/scep'" in err
+    assert "secret" not in err
+
+
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["scep", "enroll", "--help"])
