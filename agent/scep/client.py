@@ -302,7 +302,7 @@ class SCEPClient:
             raise TransportError(
                 "PKIOperation",
                 self.url,
-                f"reply from {display_url(self.url)} is not a CMS message",
+                f"reply from {display_url(reply.url)} is not a CMS message",
                 answered=True,
             )
         return self._result(parse_cert_rep(reply.body, ca, context), transaction)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -22,13 +22,20 @@ PKI_MESSAGE_TYPE = "application/x-pki-message"
 # Bodies above this size are cut off; no SCEP reply comes near it.
 MAX_REPLY_SIZE = 4 * 1024 * 1024
 
+# The query parameters that `operation_url` adds to the server URL.
+_SCEP_PARAMETERS = ("operation", "message")
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """An HTTP 200 reply: body and declared content type."""
+    """An HTTP 200 reply: body, declared content type, and the server URL that sent it.
+
+    `url` differs from the configured URL when the request followed a redirect.
+    """
 
     body: bytes
     content_type: str
+    url: str
 
 
 def encode_get_message(message: bytes) -> str:
@@ -45,8 +52,22 @@ def operation_url(url: str, operation: str, message: str | None = None) -> str:
     return target
 
 
+def server_url(url: str) -> str:
+    """Return `url` without the ``operation`` and ``message`` parameters of `operation_url`."""
+    parts = urlsplit(url)
+    parameters = [item for item in parts.query.split("&")
+                  if item and item.partition("=")[0] not in _SCEP_PARAMETERS]
+    return urlunsplit(parts._replace(query="&".join(parameters)))
+
+
 class HTTPTransport:
-    """Sends SCEP operations to one server URL with connect and read timeouts."""
+    """Sends SCEP operations to one server URL with connect and read timeouts.
+
+    GET requests follow every redirect.  A POST follows only 307 and 308,
+    which keep the method and body.  On 301, 302 and 303 requests turns a
+    POST into a GET without a body, so the server would get a PKIOperation
+    without its pkiMessage.
+    """
 
     def __init__(
         self,
@@ -76,29 +97,86 @@ class HTTPTransport:
     def _send(self, operation: str, method: str, target: str, body: bytes | None) -> Reply:
         headers = {"Content-Type": PKI_MESSAGE_TYPE} if body is not None else {}
         logger.debug("SCEP %s %s %s", method, operation, display_url(self.url))
+        request: requests.Request | requests.PreparedRequest = requests.Request(
+            method, target, data=body, headers=headers)
+        url = self.url
+        for _ in range(self.session.max_redirects + 1):
+            response, content = self._exchange(operation, request, url)
+            if response.next is None:
+                return self._reply(operation, response, content, url)
+            request = self._follow(operation, response)
+            url = server_url(str(request.url))
+        raise TransportError(
+            operation, self.url,
+            f"more than {self.session.max_redirects} redirects, the last to {display_url(url)}",
+            status=response.status_code,
+        )
+
+    def _exchange(self, operation: str, request: requests.Request | requests.PreparedRequest,
+                  url: str) -> tuple[requests.Response, bytes]:
+        """Send one request without following a redirect, and read its body.
+
+        `url` is the server URL that the request goes to, for error text.
+        """
         try:
-            response = self.session.request(
-                method, target, data=body, headers=headers, timeout=self.timeout, stream=True
-            )
+            if isinstance(request, requests.Request):
+                request = self.session.prepare_request(request)
+            # The same proxy, TLS and stream settings that Session.request applies.
+            settings = self.session.merge_environment_settings(
+                request.url, {}, stream=True, verify=None, cert=None)
+            # NOTE: for a redirect, Session.send reads the whole body itself,
+            # so MAX_REPLY_SIZE does not limit the body of a redirect.
+            response = self.session.send(
+                request, allow_redirects=False, timeout=self.timeout, **settings)
             # The body is read through urllib3, whose errors requests does not wrap.
             content = response.raw.read(MAX_REPLY_SIZE + 1, decode_content=True)
             response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            reason = describe_failure(exc, self.url, *self.timeout)
+            reason = describe_failure(exc, url, *self.timeout)
             raise TransportError(operation, self.url, reason) from exc
+        return response, content
+
+    def _follow(self, operation: str, response: requests.Response) -> requests.PreparedRequest:
+        """Return the request that follows the redirect in `response`, ready to send.
+
+        Raise TransportError if requests changed its method, because a POST
+        turned into a GET on 301, 302 or 303 has lost its pkiMessage.
+        """
+        request, next_request = response.request, response.next
+        assert next_request is not None  # the caller checked that `response` is a redirect
+        location = display_url(server_url(str(next_request.url)))
+        logger.debug("SCEP %s %s redirected (HTTP %d) to %s", request.method, operation,
+                     response.status_code, location)
+        if next_request.method != request.method:
+            raise TransportError(
+                operation, self.url,
+                f"HTTP {response.status_code} redirects the {request.method} to {location}, "
+                f"where it would arrive as a {next_request.method} without the pkiMessage. "
+                f"Use {location} as the server URL",
+                status=response.status_code,
+            )
+        # The adapter adds Proxy-Authorization for the proxy that the next request
+        # goes through.  requests set one from the previous request's proxy settings,
+        # and it would reach the server itself when NO_PROXY sends the request there
+        # directly.
+        next_request.headers.pop("Proxy-Authorization", None)
+        return next_request
+
+    def _reply(self, operation: str, response: requests.Response, content: bytes,
+               url: str) -> Reply:
+        """Return the reply to a request, or raise TransportError for a bad status or size."""
         if len(content) > MAX_REPLY_SIZE:
             raise TransportError(
                 operation,
                 self.url,
-                f"reply from {display_url(self.url)} larger than {MAX_REPLY_SIZE} bytes",
+                f"reply from {display_url(url)} larger than {MAX_REPLY_SIZE} bytes",
                 answered=True,
             )
         if response.status_code != 200:
-            reason = describe_status(response.status_code, self.url, content)
+            reason = describe_status(response.status_code, url, content)
             raise TransportError(operation, self.url, reason, status=response.status_code)
-        return Reply(content, response.headers.get("Content-Type", ""))
+        return Reply(content, response.headers.get("Content-Type", ""), url)
 
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
-

@@ -7,6 +7,9 @@ import dataclasses
 import json
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import pytest
@@ -137,6 +140,76 @@ def test_non_cms_body_is_transport_error(mock_ca: MockCA, pki: PKIFactory) -> No
 
     with pytest.raises(TransportError, match="not a CMS message"):
         client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+
+@contextmanager
+def _redirecting_front(status: int, target: str) -> Iterator[str]:
+    """Run a server on 127.0.0.1 that redirects every request to `target` with its query."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _redirect(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(status)
+            self.send_header("Location", f"{target}?{self.path.partition('?')[2]}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _redirect
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/old"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_enroll_through_307_redirect(mock_ca: MockCA, pki: PKIFactory) -> None:
+    with _redirecting_front(307, mock_ca.url) as front:
+        client = SCEPClient(front, connect_timeout=2.0, read_timeout=5.0)
+        caps = client.get_ca_caps()
+        ca = _trusted(client, mock_ca)
+
+        result = client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert isinstance(result, Issued)
+    assert mock_ca.requests[-1].method == "POST"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_enroll_stops_at_redirect_to_get(mock_ca: MockCA, pki: PKIFactory, status: int) -> None:
+    with _redirecting_front(status, mock_ca.url) as front:
+        client = SCEPClient(front, connect_timeout=2.0, read_timeout=5.0)
+        caps = client.get_ca_caps()
+        ca = _trusted(client, mock_ca)
+
+        with pytest.raises(TransportError) as caught:
+            client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert caught.value.status == status
+    assert f"Use {mock_ca.url} as the server URL" in str(caught.value)
+    assert mock_ca.pki_requests == []
+    assert [request.method for request in mock_ca.requests] == ["GET", "GET"]
+
+
+def test_non_cms_body_names_redirect_target(mock_ca: MockCA, pki: PKIFactory) -> None:
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, body=b"<html>maintenance</html>")
+    with _redirecting_front(308, mock_ca.url) as front:
+        client = SCEPClient(front, connect_timeout=2.0, read_timeout=5.0)
+        caps = client.get_ca_caps()
+        ca = _trusted(client, mock_ca)
+
+        with pytest.raises(TransportError) as caught:
+            client.enroll(ca, caps, prepare_enrollment(pki.key(), DN, (), "pw"))
+
+    assert str(caught.value) == (
+        f"SCEP PKIOperation failed: reply from {mock_ca.url} is not a CMS message")
 
 
 def test_connection_refused() -> None:

@@ -1,0 +1,186 @@
+"""Redirects in the SCEP HTTP transport, against a redirecting server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from agent.scep.errors import TransportError
+from agent.scep.http_session import new_session
+from agent.scep.transport import HTTPTransport, server_url
+
+
+class _Redirector:
+    """A server that redirects ``/scep`` to `location` and replies to other paths itself.
+
+    `location` defaults to ``/moved`` on the same server, with the request's
+    query appended.  The other paths reply with `status` and `body`, or with
+    the request method and body length when `body` is None.
+    """
+
+    def __init__(self, redirect_status: int) -> None:
+        self.redirect_status = redirect_status
+        self.location: str | None = None
+        self.status = 200
+        self.body: bytes | None = None
+        self.requests: list[tuple[str, str, bytes]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        redirector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                redirector.requests.append((self.command, self.path, body))
+                path, _, query = self.path.partition("?")
+                if path == "/scep":
+                    location = redirector.location or f"/moved?{query}"
+                    self._reply(redirector.redirect_status, b"", {"Location": location})
+                    return
+                reply = redirector.body
+                if reply is None:
+                    reply = f"{self.command} {len(body)}".encode()
+                self._reply(redirector.status, reply,
+                            {"Content-Type": "application/x-pki-message"})
+
+            do_GET = do_POST = _handle
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def redirector(request: pytest.FixtureRequest) -> Iterator[_Redirector]:
+    server = _Redirector(request.param)
+    yield server
+    server.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("redirector", [301, 302, 303], indirect=True)
+def test_post_redirect_to_get_raises(redirector: _Redirector) -> None:
+    transport = HTTPTransport(f"{redirector.base}/scep")
+
+    with pytest.raises(TransportError) as caught:
+        transport.post_pki_message(b"pkiMessage" * 100)
+
+    moved = f"{redirector.base}/moved"
+    assert str(caught.value) == (
+        f"SCEP PKIOperation failed: HTTP {redirector.redirect_status} redirects the POST to "
+        f"{moved}, where it would arrive as a GET without the pkiMessage. "
+        f"Use {moved} as the server URL")
+    assert caught.value.status == redirector.redirect_status
+    assert caught.value.answered
+    assert [(method, path) for method, path, _ in redirector.requests] == [
+        ("POST", "/scep?operation=PKIOperation")]
+
+
+@pytest.mark.parametrize("redirector", [307, 308], indirect=True)
+def test_post_follows_307_and_308(redirector: _Redirector) -> None:
+    message = b"pkiMessage" * 100
+    transport = HTTPTransport(f"{redirector.base}/scep")
+
+    reply = transport.post_pki_message(message)
+
+    assert reply.body == f"POST {len(message)}".encode()
+    assert reply.url == f"{redirector.base}/moved"
+    assert redirector.requests[-1] == ("POST", "/moved?operation=PKIOperation", message)
+
+
+@pytest.mark.parametrize("redirector", [301, 302, 303, 307, 308], indirect=True)
+def test_get_follows_redirects(redirector: _Redirector) -> None:
+    transport = HTTPTransport(f"{redirector.base}/scep")
+
+    reply = transport.get("GetCACaps")
+
+    assert reply.body == b"GET 0"
+    assert reply.url == f"{redirector.base}/moved"
+    assert redirector.requests[-1][:2] == ("GET", "/moved?operation=GetCACaps")
+
+
+@pytest.mark.parametrize("redirector", [302], indirect=True)
+def test_status_error_names_redirect_target(redirector: _Redirector) -> None:
+    redirector.status = 500
+    redirector.body = b"boom: db down\n"
+    transport = HTTPTransport(f"{redirector.base}/scep")
+
+    with pytest.raises(TransportError) as caught:
+        transport.get("GetCACert")
+
+    assert str(caught.value) == (
+        f"SCEP GetCACert failed: HTTP 500 from {redirector.base}/moved: boom: db down")
+    assert caught.value.status == 500
+
+
+@pytest.mark.parametrize("redirector", [307], indirect=True)
+def test_failure_names_redirect_target(redirector: _Redirector) -> None:
+    port = _free_port()
+    redirector.location = f"http://127.0.0.1:{port}/scep?operation=PKIOperation"
+    transport = HTTPTransport(f"{redirector.base}/scep", connect_timeout=1.0)
+
+    with pytest.raises(TransportError) as caught:
+        transport.post_pki_message(b"pkiMessage")
+
+    assert str(caught.value) == (
+        f"SCEP PKIOperation failed: connection refused by 127.0.0.1:{port}")
+    assert not caught.value.answered
+
+
+@pytest.mark.parametrize("redirector", [302], indirect=True)
+def test_redirect_loop_stops(redirector: _Redirector) -> None:
+    redirector.location = "/scep"
+    session = new_session()
+    session.max_redirects = 3
+    transport = HTTPTransport(f"{redirector.base}/scep", session=session)
+
+    with pytest.raises(TransportError) as caught:
+        transport.get("GetCACaps")
+
+    assert str(caught.value) == (
+        f"SCEP GetCACaps failed: more than 3 redirects, the last to {redirector.base}/scep")
+    assert caught.value.status == 302
+    assert len(redirector.requests) == 4
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://h/scep?operation=GetCACaps", "http://h/scep"),
+    ("http://h/scep?operation=PKIOperation&message=AB%2B", "http://h/scep"),
+    ("http://h/cgi-bin/pkiclient.exe?ca=2&operation=GetCACert", "http://h/cgi-bin/pkiclient.exe?ca=2"),
+    ("http://h/scep", "http://h/scep"),
+])
+def test_server_url(url: str, expected: str) -> None:
+    assert server_url(url) == expected
