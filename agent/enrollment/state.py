@@ -22,6 +22,13 @@ from agent.enrollment.config import TOP
 from agent.enrollment.timing import format_time
 from agent.pki import CACertificate, Lineage, subject_hash
 
+_NAME_ATTRIBUTES = (
+    NameOID.COMMON_NAME,
+    NameOID.ORGANIZATIONAL_UNIT_NAME,
+    NameOID.ORGANIZATION_NAME,
+)
+"""The attribute types that name a certificate in the table, in order of preference."""
+
 
 class EnrollmentState(StrEnum):
     """YANG `enrollment-state`."""
@@ -176,7 +183,7 @@ def _enrollment_rows(view: EnrollmentView, lineage: Lineage | None) -> Iterable[
     if certificate is None:
         marker = "REJECTED" if view.state is EnrollmentState.REJECTED else "PENDING"
         yield _drop_none({"label": view.name, "type": "pub", "subject-hash": marker,
-                          "name": common_name_of_dn(view.dn), "distribution": "scep",
+                          "name": name_of_dn(view.dn), "distribution": "scep",
                           "server": view.server})
         if lineage is not None and lineage.next_key_size is not None:
             yield {"label": view.name, "type": "key", "subject-hash": marker,
@@ -206,7 +213,7 @@ def _certificate_facts(certificate: x509.Certificate) -> tuple[tuple[str, Any], 
     return tuple({
         "subject-hash": subject_hash(certificate),
         "expires": format_time(certificate.not_valid_after_utc),
-        "name": _common_name(certificate.subject),
+        "name": name_of_subject(certificate.subject),
         "key-size": key_size,
         "subject": certificate.subject.rfc4514_string(),
         "issuer": certificate.issuer.rfc4514_string(),
@@ -224,21 +231,33 @@ def _digest(data: bytes, algorithm: hashes.HashAlgorithm) -> str:
     return digest.finalize().hex()
 
 
-def _common_name(name: x509.Name) -> str | None:
-    attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if not attributes:
+def name_of_subject(subject: x509.Name) -> str | None:
+    """Return the certificate table's name of `subject`, or None when the subject is empty.
+
+    The name is the CN, else the OU, else the O.  The last attribute of a type
+    is the most specific one, because a Name lists its RDNs from the root
+    down.  A subject with none of these types, such as ``DC=example,DC=com``,
+    is named by its whole RFC 4514 string.
+    """
+    for oid in _NAME_ATTRIBUTES:
+        attributes = subject.get_attributes_for_oid(oid)
+        if attributes:
+            value = attributes[-1].value
+            return value if isinstance(value, str) else value.decode("utf-8", "replace")
+    return subject.rfc4514_string() or None
+
+
+def name_of_dn(dn: str) -> str | None:
+    """Return the certificate table's name of a DN as operators type it, or None if invalid."""
+    # Imported here because agent.scep loads asn1crypto, which the daemon
+    # defers until it enrolls, and only an enrollment has a DN.
+    from agent.scep.csr import parse_dn
+    from agent.scep.errors import InvalidInput
+
+    try:
+        return name_of_subject(parse_dn(dn))
+    except InvalidInput:
         return None
-    value = attributes[-1].value
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
-def common_name_of_dn(dn: str) -> str | None:
-    """Return the CN of a DN as operators type it, or None when it has none."""
-    for part in dn.split(","):
-        key, _, value = part.strip().partition("=")
-        if key.strip().upper() == "CN" and value.strip():
-            return value.strip()
-    return None
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -158,3 +158,21 @@ def test_long_message_shortened_in_table() -> None:
     assert row.endswith("x" * 34 + "...")
     assert message not in row
     assert message in views.render_server(data, 1, NOW)
+
+
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [
+        ("SCEP CA", "SCEP CA"),
+        ("c" * 64, "c" * 64),
+        ("emailAddress=" + "e" * 60 + ",C=US", "emailAddress=" + "e" * 48 + "..."),
+    ],
+)
+def test_cert_show_name_cell(name: str, cell: str) -> None:
+    row = {"label": "mdm-srv", "type": "ca-local", "subject-hash": "0a1b2c3d", "name": name,
+           "distribution": "scep"}
+    data = {"pki-agent:pki": {"cert": {"certificates": {"certificate": [row]}}}}
+
+    line = views.render_certificates(data).splitlines()[1]
+
+    assert f"  {cell}  SCEP  mdm-srv" in line

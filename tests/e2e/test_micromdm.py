@@ -53,6 +53,8 @@ def test_micromdm_issues_certificate(agent_factory: Any, micromdm: Any) -> None:
     root = row(rows, "mdm-srv", "ca-local")
     assert root["subject-hash"] == openssl_hash(micromdm.ca_pem)
     assert root["sha256-fingerprint"] == micromdm.ca_sha256.lower()
+    assert root["subject"] == "OU=SCEP CA,O=SCEP Peer Test CA,C=US"
+    assert root["name"] == "SCEP CA"
 
 
 def test_micromdm_wrong_fingerprint(agent_factory: Any, micromdm: Any) -> None:

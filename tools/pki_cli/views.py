@@ -50,6 +50,13 @@ TYPE_ORDER = {"ca-local": 0, "pub": 1, "key": 2}
 MASKED_PASSWORD = MASK
 MESSAGE_WIDTH = 60
 """Characters of a server's message in the Enroll Servers table; enroll-server show has it all."""
+NAME_WIDTH = 64
+"""Characters of a certificate's name in the cert show table.
+
+RFC 5280 Appendix A.1 limits a CN, an OU and an O to 64 characters
+(ub-common-name, ub-organizational-unit-name, ub-organization-name), so
+only a name that is a whole subject is cut.
+"""
 
 
 def _shorten(text: str, width: int) -> str:
@@ -148,7 +155,7 @@ def render_certificates(data: JSONData) -> str:
             CERTIFICATE_TYPE_TEXT.get(row.get("type", ""), row.get("type", "")),
             row.get("subject-hash", ""),
             _expiry(row),
-            row.get("name", ""),
+            _shorten(row.get("name", ""), NAME_WIDTH),
             DISTRIBUTION_TEXT.get(row.get("distribution", ""), row.get("distribution", "")),
             row.get("label", ""),
         ]
