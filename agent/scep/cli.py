@@ -1,6 +1,8 @@
 """``pki-agent scep``: caps, cacert, enroll and poll against a SCEP server, like sscep.
 
 Exit codes: 0 issued (or success), 1 error, 2 usage, 3 pending, 4 rejected.
+An invalid option value is a usage error whether the parser or the subcommand
+finds it, as long as it is found before anything is sent.
 
 This module only builds the parser.  Each subcommand imports `agent.scep.commands`,
 and with it requests, cryptography and asn1crypto, when it runs, so that
@@ -28,7 +30,9 @@ CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
 
 _EPILOG = (
     "exit codes: 0 issued or success, 1 error, 2 usage, 3 pending (continue with "
-    "'pki-agent scep poll --out DIR'), 4 rejected by the CA"
+    "'pki-agent scep poll --out DIR'), 4 rejected by the CA. An invalid option or "
+    "argument, such as --dn, --san, --fingerprint or the URL, is a usage error, and "
+    "nothing is sent."
 )
 _CIPHERS = [ContentCipher.AES128_CBC, ContentCipher.AES256_CBC, ContentCipher.TRIPLE_DES_CBC]
 

@@ -24,6 +24,7 @@ from agent.scep.cacerts import (
     CACertificates,
     TrustedCA,
     fingerprint,
+    normalize_fingerprint,
 )
 from agent.scep.capabilities import Capabilities
 from agent.scep.client import (
@@ -33,7 +34,7 @@ from agent.scep.client import (
     SCEPClient,
     prepare_enrollment,
 )
-from agent.scep.csr import private_key_pem
+from agent.scep.csr import parse_dn, parse_san, private_key_pem
 from agent.scep.errors import CARejected, InvalidInput
 from agent.scep.keys import generate_key
 from agent.scep.names import issuer_text, subject_text
@@ -53,6 +54,16 @@ PENDING_FILE = "pending.json"
 
 def _client(args: argparse.Namespace) -> SCEPClient:
     return SCEPClient(args.url, args.connect_timeout, args.read_timeout)
+
+
+def _usage_error(exc: InvalidInput) -> int:
+    print(f"pki-agent: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _check_fingerprint(args: argparse.Namespace) -> None:
+    if args.fingerprint is not None:
+        normalize_fingerprint(args.fingerprint, args.fingerprint_alg)
 
 
 def run_caps(args: argparse.Namespace) -> int:
@@ -113,6 +124,10 @@ def _save_certificates(directory: Path, certs: CACertificates) -> None:
 
 def run_cacert(args: argparse.Namespace) -> int:
     """Print the GetCACert certificates and their roles; check the fingerprint if given."""
+    try:
+        _check_fingerprint(args)
+    except InvalidInput as exc:
+        return _usage_error(exc)
     certs = _client(args).get_ca_cert()
     ca = certs.verify(args.fingerprint, args.fingerprint_alg) if args.fingerprint else None
     _print_certificates(certs, ca)
@@ -192,8 +207,16 @@ def run_enroll(
     """Enroll a new key and write key.pem, cert.pem and the state file to --out.
 
     `key_future` is a key already being generated; without it the key is
-    generated after the server's CA certificate is trusted.
+    generated after the server's CA certificate is trusted.  An invalid
+    --dn, --san or --fingerprint is a usage error, found before anything
+    is sent or written.
     """
+    try:
+        parse_dn(args.dn)
+        sans = tuple(parse_san(text) for text in args.san)
+        _check_fingerprint(args)
+    except InvalidInput as exc:
+        return _usage_error(exc)
     challenge = read_challenge(args)
     client = _client(args)
     caps = with_method(client.get_ca_caps(), args.method)
@@ -209,9 +232,7 @@ def run_enroll(
         "method": args.method,
     }
     write_atomic(out / STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
-    request = prepare_enrollment(
-        key, args.dn, tuple(args.san), challenge, args.profile, args.cipher
-    )
+    request = prepare_enrollment(key, args.dn, sans, challenge, args.profile, args.cipher)
     print(f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}")
     try:
         result = client.enroll(ca, caps, request)

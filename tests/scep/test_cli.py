@@ -160,6 +160,43 @@ def test_url_error_hides_password(capsys: pytest.CaptureFixture[str]) -> None:
     assert "secret" not in err
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--dn", "nu6", "invalid DN 'nu6'"),
+        ("--san", "ip:999.1.1.1", "invalid subjectAltName 'ip:999.1.1.1'"),
+        ("--fingerprint", "zz", "invalid fingerprint 'zz'"),
+    ],
+)
+def test_enroll_invalid_input_sends_nothing(
+    mock_ca: MockCA,
+    tmp_path: Path,
+    option: str,
+    value: str,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    argv = ["scep", "enroll", mock_ca.url, "--dn", "CN=x", "--challenge", "pw", "--out", str(out)]
+
+    status = main([*argv, option, value])
+
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert mock_ca.requests == []
+    assert not out.exists()
+
+
+def test_cacert_invalid_fingerprint_usage_error(
+    mock_ca: MockCA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["scep", "cacert", mock_ca.url, "--fingerprint", "ab:cd"])
+
+    assert status == 2
+    assert "invalid fingerprint 'ab:cd'" in capsys.readouterr().err
+    assert mock_ca.requests == []
+
+
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["scep", "enroll", "--help"])
