@@ -136,7 +136,9 @@ def _add_enroll_options(parser: argparse.ArgumentParser) -> None:
         "--san",
         action="append",
         default=[],
-        help="subjectAltName as dns:NAME, ip:ADDR, email:ADDR or uri:URI; repeatable",
+        help="subjectAltName as dns:NAME, ip:ADDR, email:ADDR or uri:URI; repeatable. "
+        "Without a prefix the type is guessed: an IP address, a URI if the value contains "
+        "'://', an email address if it contains '@', else a DNS name",
     )
     secret = parser.add_mutually_exclusive_group()
     secret.add_argument("--challenge", help="challenge password (visible in shell history)")

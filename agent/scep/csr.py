@@ -7,7 +7,7 @@ import hashlib
 import ipaddress
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from asn1crypto import core
 from cryptography import x509
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
 from cryptography.x509.oid import AttributeOID, NameOID, ObjectIdentifier
 
 from agent.scep.errors import InvalidInput
+from agent.scep.san import SANType, split_san
 
 # Microsoft certificate template name (szOID_ENROLL_CERTTYPE_EXTENSION), a BMPString.
 CERTIFICATE_TEMPLATE_NAME = ObjectIdentifier("1.3.6.1.4.1.311.20.2")
@@ -133,37 +134,22 @@ def parse_dn(dn: str) -> x509.Name:
 def parse_san(text: str) -> x509.GeneralName:
     """Parse ``dns:NAME``, ``ip:ADDR``, ``email:ADDR`` or ``uri:URI``.
 
-    Without one of these prefixes the type is guessed from the value.
+    Without one of these prefixes the type is guessed from the value, as
+    `agent.scep.san.split_san` describes.  An invalid value raises InvalidInput.
     """
-    prefix, separator, value = text.partition(":")
-    kind = prefix.lower() if separator and prefix.lower() in _SAN_TYPES else ""
-    if not kind:
-        value = text
-        kind = _guess_san_type(text)
-    if not value:
-        raise InvalidInput("subjectAltName", text, "empty value")
+    kind, value = split_san(text)
     try:
         return _SAN_TYPES[kind](value)
     except ValueError as exc:
+        # cryptography rejects, for example, an email address or URI that is not ASCII.
         raise InvalidInput("subjectAltName", text, str(exc)) from exc
 
 
-def _guess_san_type(text: str) -> str:
-    try:
-        ipaddress.ip_address(text)
-        return "ip"
-    except ValueError:
-        pass
-    if "://" in text:
-        return "uri"
-    return "email" if "@" in text else "dns"
-
-
-_SAN_TYPES = {
-    "dns": x509.DNSName,
-    "ip": lambda value: x509.IPAddress(ipaddress.ip_address(value)),
-    "email": x509.RFC822Name,
-    "uri": x509.UniformResourceIdentifier,
+_SAN_TYPES: dict[SANType, Callable[[str], x509.GeneralName]] = {
+    SANType.DNS: x509.DNSName,
+    SANType.IP: lambda value: x509.IPAddress(ipaddress.ip_address(value)),
+    SANType.EMAIL: x509.RFC822Name,
+    SANType.URI: x509.UniformResourceIdentifier,
 }
 
 

@@ -165,6 +165,8 @@ def test_url_error_hides_password(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ("--dn", "nu6", "invalid DN 'nu6'"),
         ("--san", "ip:999.1.1.1", "invalid subjectAltName 'ip:999.1.1.1'"),
+        ("--san", "192.168.1.300", "'192.168.1.300': not a valid IPv4 address"),
+        ("--san", "foo bar!", "'foo bar!': not a valid DNS name"),
         ("--fingerprint", "zz", "invalid fingerprint 'zz'"),
     ],
 )

@@ -106,7 +106,9 @@ def test_parse_san(text: str, expected: x509.GeneralName) -> None:
     assert parse_san(text) == expected
 
 
-@pytest.mark.parametrize("text", ["ip:not-an-ip", "dns:"])
+@pytest.mark.parametrize(
+    "text", ["ip:not-an-ip", "dns:", "192.168.1.300", "foo bar!", "email:ü@example.com"]
+)
 def test_parse_san_invalid(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_san(text)

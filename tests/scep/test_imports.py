@@ -54,6 +54,13 @@ def test_parser_skips_heavy_modules(package: str) -> None:
     assert not _loaded(modules, package)
 
 
+def test_san_checks_skip_cryptography() -> None:
+    modules = _modules_after("import agent.scep.san")
+
+    assert "agent.scep.san" in modules
+    assert not _loaded(modules, "cryptography")
+
+
 @pytest.mark.parametrize("package", SCEP_STACK)
 def test_daemon_defers_scep_stack(package: str, tmp_path: Path) -> None:
     modules = _modules_after(
