@@ -9,6 +9,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
 import urllib3
+from requests.utils import select_proxy
 
 from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT
 from agent.scep.errors import TransportError
@@ -101,9 +102,9 @@ class HTTPTransport:
             method, target, data=body, headers=headers)
         url = self.url
         for _ in range(self.session.max_redirects + 1):
-            response, content = self._exchange(operation, request, url)
+            response, content, proxy = self._exchange(operation, request, url)
             if response.next is None:
-                return self._reply(operation, response, content, url)
+                return self._reply(operation, response, content, url, proxy)
             request = self._follow(operation, response)
             url = server_url(str(request.url))
         raise TransportError(
@@ -113,17 +114,23 @@ class HTTPTransport:
         )
 
     def _exchange(self, operation: str, request: requests.Request | requests.PreparedRequest,
-                  url: str) -> tuple[requests.Response, bytes]:
+                  url: str) -> tuple[requests.Response, bytes, str | None]:
         """Send one request without following a redirect, and read its body.
 
         `url` is the server URL that the request goes to, for error text.
+        Return the response, its body and the proxy URL that the request
+        went through, or None for a direct connection.
         """
+        proxy = None
         try:
             if isinstance(request, requests.Request):
                 request = self.session.prepare_request(request)
             # The same proxy, TLS and stream settings that Session.request applies.
+            # They include HTTP_PROXY, HTTPS_PROXY and NO_PROXY from the environment.
             settings = self.session.merge_environment_settings(
                 request.url, {}, stream=True, verify=None, cert=None)
+            # HTTPAdapter.send selects the proxy for the URL the same way.
+            proxy = select_proxy(str(request.url), settings["proxies"])
             # NOTE: for a redirect, Session.send reads the whole body itself,
             # so MAX_REPLY_SIZE does not limit the body of a redirect.
             response = self.session.send(
@@ -132,9 +139,9 @@ class HTTPTransport:
             content = response.raw.read(MAX_REPLY_SIZE + 1, decode_content=True)
             response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            reason = describe_failure(exc, url, *self.timeout)
+            reason = describe_failure(exc, url, *self.timeout, proxy=proxy)
             raise TransportError(operation, self.url, reason) from exc
-        return response, content
+        return response, content, proxy
 
     def _follow(self, operation: str, response: requests.Response) -> requests.PreparedRequest:
         """Return the request that follows the redirect in `response`, ready to send.
@@ -163,7 +170,7 @@ class HTTPTransport:
         return next_request
 
     def _reply(self, operation: str, response: requests.Response, content: bytes,
-               url: str) -> Reply:
+               url: str, proxy: str | None) -> Reply:
         """Return the reply to a request, or raise TransportError for a bad status or size."""
         if len(content) > MAX_REPLY_SIZE:
             raise TransportError(
@@ -173,7 +180,10 @@ class HTTPTransport:
                 answered=True,
             )
         if response.status_code != 200:
-            reason = describe_status(response.status_code, url, content)
+            # A proxy relays a plain-HTTP request and may send an error reply itself.
+            # Through a CONNECT tunnel, the reply comes from the server over TLS.
+            relay = proxy if urlsplit(str(response.url)).scheme == "http" else None
+            reason = describe_status(response.status_code, url, content, relay)
             raise TransportError(operation, self.url, reason, status=response.status_code)
         return Reply(content, response.headers.get("Content-Type", ""), url)
 

@@ -3,7 +3,8 @@
 requests wraps the cause of a failure in several urllib3 and socket
 exceptions, whose text repeats the pool, the retry count and object
 addresses.  The server status shows the reason to operators, so it names
-only the cause and the host.
+only the cause and the host.  When the request went through an HTTP proxy,
+the text names the proxy if the proxy failed, and adds it otherwise.
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ import urllib3
 
 # Cut the first line of an error body here, so a status message stays one short line.
 MAX_BODY_EXCERPT = 120
+
+# http.client raises OSError with this text when a proxy replies to CONNECT with a
+# status other than 200 (CPython 3.11 HTTPConnection._tunnel, and urllib3 2's copy).
+_TUNNEL_FAILED = "Tunnel connection failed: "
+
+# RFC 9110 §15.5.8: only a proxy sends 407 Proxy Authentication Required.
+_PROXY_AUTHENTICATION_REQUIRED = 407
 
 
 def host_port(url: str) -> str:
@@ -53,20 +61,33 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def describe_status(status: int, url: str, body: bytes) -> str:
+def _printable(text: str) -> str:
+    """Replace characters that are not printable, such as terminal escapes, with "?"."""
+    return "".join(char if char.isprintable() else "?" for char in text)
+
+
+def describe_status(status: int, url: str, body: bytes, proxy: str | None = None) -> str:
     """Return ``HTTP STATUS from URL: FIRST LINE`` for a reply that is not 200 OK.
 
-    Characters that are not printable, such as terminal escapes, become "?",
-    because the line comes from the server and ends up in logs and the CLI.
+    Characters that are not printable become "?", because the line comes
+    from the server and ends up in logs and the CLI.  `proxy` is the HTTP
+    proxy that relayed a plain-HTTP request.  The proxy may have sent the
+    reply itself, and nothing in a reply shows that reliably, so the text
+    adds ``(through proxy HOST:PORT)``.  A 407 always names the proxy.
     """
+    source = display_url(url)
+    if proxy is not None:
+        if status == _PROXY_AUTHENTICATION_REQUIRED:
+            source = f"proxy {host_port(proxy)}"
+        else:
+            source += f" (through proxy {host_port(proxy)})"
     lines = body.decode("utf-8", "replace").splitlines()
-    first = next((line.strip() for line in lines if line.strip()), "")
-    first = "".join(char if char.isprintable() else "?" for char in first)
+    first = _printable(next((line.strip() for line in lines if line.strip()), ""))
     if not first:
-        return f"HTTP {status} from {display_url(url)} with an empty body"
+        return f"HTTP {status} from {source} with an empty body"
     if len(first) > MAX_BODY_EXCERPT:
         first = first[:MAX_BODY_EXCERPT] + "..."
-    return f"HTTP {status} from {display_url(url)}: {first}"
+    return f"HTTP {status} from {source}: {first}"
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -116,6 +137,15 @@ def _is_os_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and bool(exc.strerror)
 
 
+def _is_proxy_failure(exc: BaseException) -> bool:
+    """Return whether `exc` is the error for a proxy that was unreachable or refused a tunnel."""
+    return isinstance(exc, (requests.exceptions.ProxyError, urllib3.exceptions.ProxyError))
+
+
+def _is_tunnel_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and str(exc).startswith(_TUNNEL_FAILED)
+
+
 # The first entry that matches any exception in the chain wins, so a refused
 # connection is reported as refused and not by the text of its wrappers.
 _CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
@@ -128,9 +158,26 @@ _CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
     (_is_os_error, "connection to {host} failed: {detail}"),
 )
 
+# The same causes for a request whose proxy failed, where {host} is the proxy.
+_PROXY_CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
+    (_is_tunnel_refusal, "proxy {host} refused the tunnel: {detail}"),
+    (_is_dns_failure, "DNS lookup of proxy {hostname} failed"),
+    (_is_refused, "connection refused by proxy {host}"),
+    (_is_connect_timeout, "timed out after {connect:g} s connecting to proxy {host}"),
+    (_is_read_timeout, "timed out after {read:g} s waiting for a reply from proxy {host}"),
+    (_is_reset, "connection reset by proxy {host}"),
+    (_is_tls_failure, "TLS with proxy {host} failed: {detail}"),
+    (_is_os_error, "connection to proxy {host} failed: {detail}"),
+)
+
 
 def _detail(exc: BaseException) -> str:
-    """Return the short cause of one exception: strerror, the TLS reason or its first line."""
+    """Return the short cause of one exception: strerror, the TLS reason or its first line.
+
+    A refused tunnel gives the proxy's status line, such as ``HTTP 403 Forbidden``.
+    """
+    if _is_tunnel_refusal(exc):
+        return "HTTP " + _printable(str(exc).removeprefix(_TUNNEL_FAILED))
     short = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
     if isinstance(short, str) and short:
         return short
@@ -140,17 +187,40 @@ def _detail(exc: BaseException) -> str:
 
 
 def describe_failure(exc: BaseException, url: str, connect_timeout: float,
-                     read_timeout: float) -> str:
-    """Return short operator text for an exception that requests or urllib3 raised."""
+                     read_timeout: float, proxy: str | None = None) -> str:
+    """Return short operator text for an exception that requests or urllib3 raised.
+
+    `proxy` is the proxy URL that the request went through.  When the proxy
+    failed, such as a refused connection or tunnel, the text names the
+    proxy.  Any other failure names the server and adds the proxy.
+    """
     chain = list(_chain(exc))
-    fields = {"host": host_port(url), "hostname": _hostname(url),
-              "connect": connect_timeout, "read": read_timeout}
-    for matches, template in _CAUSES:
+    timeouts = {"connect": connect_timeout, "read": read_timeout}
+    if proxy is not None and any(_is_proxy_failure(item) for item in chain):
+        text = _describe_cause(chain, _PROXY_CAUSES, "request through proxy {host} failed",
+                               proxy, timeouts)
+    else:
+        text = _describe_cause(chain, _CAUSES, "request to {host} failed", url, timeouts)
+        if proxy is not None:
+            text += f" (through proxy {host_port(proxy)})"
+    text = _redact(text, url)
+    return _redact(text, proxy) if proxy is not None else text
+
+
+def _describe_cause(chain: list[BaseException],
+                    causes: tuple[tuple[Callable[[BaseException], bool], str], ...],
+                    fallback: str, url: str, timeouts: dict[str, float]) -> str:
+    """Fill in the template of the first cause in `causes` that matches the chain.
+
+    `url` is the server or proxy that the text names.
+    """
+    fields = {"host": host_port(url), "hostname": _hostname(url), **timeouts}
+    for matches, template in causes:
         for item in chain:
             if matches(item):
-                return _redact(template.format(detail=_detail(item), **fields), url)
+                return template.format(detail=_detail(item), **fields)
     # Anything else, such as an invalid URL or a broken reply, keeps its own first line.
-    return _redact(f"request to {fields['host']} failed: {_detail(chain[-1])}", url)
+    return f"{fallback.format(**fields)}: {_detail(chain[-1])}"
 
 
 def _redact(text: str, url: str) -> str:
