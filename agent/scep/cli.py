@@ -170,6 +170,13 @@ def _add_enroll_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="directory for key.pem, cert.pem and state"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="use --out even if it already contains key.pem or cert.pem; they are replaced "
+        "only when the CA issues the certificate or keeps the request pending, and a "
+        "pending request removes the old cert.pem",
+    )
 
 
 def add_parser(subparsers: Any) -> None:

@@ -38,18 +38,23 @@ from agent.scep.csr import parse_dn, parse_san, private_key_pem
 from agent.scep.errors import CARejected, InvalidInput
 from agent.scep.keys import generate_key
 from agent.scep.names import issuer_text, subject_text
+from agent.scep.output_directory import (
+    CERT_FILE,
+    CHAIN_FILE,
+    KEY_FILE,
+    PENDING_FILE,
+    PUBLIC_MODE,
+    STATE_FILE,
+    prepare_directory,
+    save_issued,
+    save_pending,
+)
 
 EXIT_ISSUED = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PENDING = 3
 EXIT_REJECTED = 4
-
-PRIVATE_MODE = 0o600
-PUBLIC_MODE = 0o644
-
-STATE_FILE = "state.json"
-PENDING_FILE = "pending.json"
 
 
 def _client(args: argparse.Namespace) -> SCEPClient:
@@ -178,21 +183,25 @@ def _trusted_ca(
     return certs.verify(fingerprint_text, algorithm), fingerprint_text
 
 
-def _report(result: Issued | Pending, out: Path) -> int:
+def _report(
+    result: Issued | Pending,
+    out: Path,
+    key_pem: bytes | None = None,
+    state: dict[str, Any] | None = None,
+) -> int:
+    """Save and print the result; enroll gives `key_pem` and `state`, poll does not."""
     if isinstance(result, Pending):
-        write_atomic(out / PENDING_FILE, result.transaction.to_json().encode(), PRIVATE_MODE)
+        save_pending(out, key_pem, result.transaction.to_json(), state)
         print(f"pending: transactionID {result.transaction.transaction_id}")
         print(f"continue with: pki-agent scep poll --out {out}")
         return EXIT_PENDING
     certificate = result.certificate
     chain = b"".join(c.public_bytes(Encoding.PEM) for c in result.chain)
-    write_atomic(out / "cert.pem", certificate.public_bytes(Encoding.PEM), PUBLIC_MODE)
-    write_atomic(out / "chain.pem", chain, PUBLIC_MODE)
-    (out / PENDING_FILE).unlink(missing_ok=True)
+    save_issued(out, key_pem, certificate.public_bytes(Encoding.PEM), chain, state)
     print(f"issued: {subject_text(certificate)}")
     print(f"  serial:  {certificate.serial_number:x}")
     print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
-    print(f"  files:   {out / 'key.pem'}, {out / 'cert.pem'}, {out / 'chain.pem'}")
+    print(f"  files:   {out / KEY_FILE}, {out / CERT_FILE}, {out / CHAIN_FILE}")
     return EXIT_ISSUED
 
 
@@ -209,7 +218,9 @@ def run_enroll(
     `key_future` is a key already being generated; without it the key is
     generated after the server's CA certificate is trusted.  An invalid
     --dn, --san or --fingerprint is a usage error, found before anything
-    is sent or written.
+    is sent or written.  The files are written only when the CA issues the
+    certificate or keeps the request pending, so a rejection or an error
+    leaves --out as it was.
     """
     try:
         parse_dn(args.dn)
@@ -217,28 +228,26 @@ def run_enroll(
         _check_fingerprint(args)
     except InvalidInput as exc:
         return _usage_error(exc)
+    out: Path = args.out
+    prepare_directory(out, args.force)
     challenge = read_challenge(args)
     client = _client(args)
     caps = with_method(client.get_ca_caps(), args.method)
     ca, pinned = _trusted_ca(client, args.fingerprint, args.fingerprint_alg)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     key = key_future.result() if key_future is not None else generate_key(args.keysize)
-    write_atomic(out / "key.pem", private_key_pem(key), PRIVATE_MODE)
     state = {
         "url": args.url,
         "fingerprint": pinned,
         "fingerprint_alg": args.fingerprint_alg,
         "method": args.method,
     }
-    write_atomic(out / STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
     request = prepare_enrollment(key, args.dn, sans, challenge, args.profile, args.cipher)
     print(f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}")
     try:
         result = client.enroll(ca, caps, request)
     except CARejected as exc:
         return _rejected(exc)
-    return _report(result, out)
+    return _report(result, out, private_key_pem(key), state)
 
 
 def run_poll(args: argparse.Namespace) -> int:

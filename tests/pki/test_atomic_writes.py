@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.pki import PKIStore
-from agent.scep import commands
+from agent.scep import output_directory
 from tests.pki.factory import rsa_key
 from tools.scep_ca.store import StateStore
 
@@ -41,9 +41,9 @@ def write_request_key(directory: Path, victim: Path) -> Path:
 
 
 def write_pending_file(directory: Path, victim: Path) -> Path:
-    target = directory / commands.PENDING_FILE
+    target = directory / output_directory.PENDING_FILE
     plant_symlinks(target, victim)
-    commands.write_atomic(target, b'{"secret": 1}', commands.PRIVATE_MODE)
+    output_directory.save_pending(directory, None, '{"secret": 1}', None)
     return target
 
 

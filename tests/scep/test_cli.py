@@ -68,6 +68,79 @@ def test_rejected_exit_code(
     assert "badRequest" in capsys.readouterr().err
 
 
+def _public_key_of_key_file(path: Path) -> bytes:
+    key = serialization.load_pem_private_key(path.read_bytes(), None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _public_key_of_certificate(path: Path) -> bytes:
+    certificate = x509.load_pem_x509_certificate(path.read_bytes())
+    return certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def test_rejected_writes_no_files(mock_ca: MockCA, tmp_path: Path) -> None:
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2")
+    out = tmp_path / "out"
+
+    assert main(_enroll_argv(mock_ca, out, "--challenge", "pw")) == 4
+    assert list(out.iterdir()) == []
+
+
+def test_enroll_rejects_used_out(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    key_before = (tmp_path / "key.pem").read_bytes()
+    requests_before = len(mock_ca.requests)
+    capsys.readouterr()
+
+    status = main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw"))
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path}: it already contains key.pem and cert.pem" in err
+    assert "choose an empty directory, remove the files, or give --force" in err
+    assert len(mock_ca.requests) == requests_before
+    assert (tmp_path / "key.pem").read_bytes() == key_before
+
+
+def test_force_rejected_keeps_files(mock_ca: MockCA, tmp_path: Path) -> None:
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    key_before = (tmp_path / "key.pem").read_bytes()
+    certificate_before = (tmp_path / "cert.pem").read_bytes()
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2")
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw", "--force")) == 4
+    assert (tmp_path / "key.pem").read_bytes() == key_before
+    assert (tmp_path / "cert.pem").read_bytes() == certificate_before
+
+
+def test_force_pending_removes_old_cert(mock_ca: MockCA, tmp_path: Path) -> None:
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    key_before = (tmp_path / "key.pem").read_bytes()
+    mock_ca.decide = lambda request: Reply(PKIStatus.PENDING)
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw", "--force")) == 3
+    assert (tmp_path / "key.pem").read_bytes() != key_before
+    assert not (tmp_path / "cert.pem").exists()
+    assert not (tmp_path / "chain.pem").exists()
+    assert (tmp_path / "pending.json").exists()
+
+
+def test_force_issued_replaces_key_and_cert(mock_ca: MockCA, tmp_path: Path) -> None:
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    key_before = (tmp_path / "key.pem").read_bytes()
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw", "--force")) == 0
+    assert (tmp_path / "key.pem").read_bytes() != key_before
+    key = _public_key_of_key_file(tmp_path / "key.pem")
+    assert key == _public_key_of_certificate(tmp_path / "cert.pem")
+
+
 def test_transport_error_exit_code(mock_ca: MockCA, tmp_path: Path) -> None:
     mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, http_status=500, body=b"down")
 
