@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT: the status that a shell reports for a command that Ctrl-C ended."""
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -234,10 +237,26 @@ def console() -> None:
     exits within seconds, so the cyclic garbage collector only costs time,
     and it is off for them.  Freezing the heap before exit lets the
     interpreter's final collection skip every object that is still alive.
+
+    SIGINT ends a command with one line and status 130.  Once ``serve`` runs
+    its event loop, it handles SIGINT itself and stops cleanly with status 0.
+
+    NOTE: a SIGINT that arrives before this function runs, while Python
+    starts and imports this module, still ends with Python's traceback.
     """
     argv = sys.argv[1:]
     if argv[:1] != ["serve"]:
         gc.disable()
-    status = main(argv)
+    try:
+        status = main(argv)
+    except KeyboardInterrupt:
+        status = _exit_interrupted()
     gc.freeze()
     sys.exit(status)
+
+
+def _exit_interrupted() -> int:
+    # A second Ctrl-C while the process exits must not print a traceback either.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("pki-agent: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,6 +176,66 @@ def test_console_collector_per_command(
                             capture_output=True, text=True, timeout=60, check=False)
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+
+
+def restore_default_sigint() -> None:
+    # A background job of a non-interactive shell starts with SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def silent_scep_url() -> Iterator[tuple[str, socket.socket]]:
+    """Return the URL of a server on 127.0.0.1 that accepts and never replies, and its socket."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(60)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/scep", listener
+
+
+def test_sigint_while_waiting_for_server(silent_scep_url: tuple[str, socket.socket]) -> None:
+    url, listener = silent_scep_url
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "scep", "caps", url, "--read-timeout", "60"],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=restore_default_sigint,
+    )
+    try:
+        connection, _ = listener.accept()
+        with connection:
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    assert proc.returncode == 130
+    assert stderr == "pki-agent: interrupted\n"
+    assert stdout == ""
+
+
+def test_sigint_during_import(silent_scep_url: tuple[str, socket.socket]) -> None:
+    url, _ = silent_scep_url
+    # The process sends itself SIGINT when it starts to import the SCEP
+    # commands, so KeyboardInterrupt is raised inside importlib.
+    script = (
+        "import os, signal, sys\n"
+        "class InterruptOnImport:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'agent.scep.commands':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, InterruptOnImport())\n"
+        f"sys.argv = ['pki-agent', 'scep', 'caps', {url!r}]\n"
+        "from agent.cli import console\n"
+        "console()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=60, check=False, preexec_fn=restore_default_sigint,
+    )
+
+    assert result.returncode == 130
+    assert result.stderr == "pki-agent: interrupted\n"
 
 
 @pytest.mark.slow
