@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import importlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -24,6 +26,7 @@ from agent.settings import (
     DEFAULT_USER,
     Settings,
 )
+from agent.stdout import StdoutError, install_stdout
 
 if TYPE_CHECKING:
     import asyncio
@@ -32,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 EXIT_INTERRUPTED = 130
 """128 + SIGINT: the status that a shell reports for a command that Ctrl-C ended."""
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: the status that a shell reports for a writer whose reader went away."""
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -240,6 +245,8 @@ def console() -> None:
 
     SIGINT ends a command with one line and status 130.  Once ``serve`` runs
     its event loop, it handles SIGINT itself and stops cleanly with status 0.
+    A closed standard output (EPIPE) ends a command silently with status 141,
+    and any other write error on it prints one line and gives status 1.
 
     NOTE: a SIGINT that arrives before this function runs, while Python
     starts and imports this module, still ends with Python's traceback.
@@ -248,11 +255,26 @@ def console() -> None:
     if argv[:1] != ["serve"]:
         gc.disable()
     try:
-        status = main(argv)
+        install_stdout()
+        status = _run_and_flush(argv)
     except KeyboardInterrupt:
         status = _exit_interrupted()
+    except StdoutError as exc:
+        status = _exit_stdout_failed(exc)
     gc.freeze()
     sys.exit(status)
+
+
+def _run_and_flush(argv: list[str]) -> int | str | None:
+    try:
+        status: int | str | None = main(argv)
+    except SystemExit as exc:
+        # argparse raises SystemExit after --help or a usage error, whose output
+        # still needs the flush below.
+        status = exc.code
+    # Flushing here, not at interpreter exit, lets console() catch a failed write.
+    sys.stdout.flush()
+    return status
 
 
 def _exit_interrupted() -> int:
@@ -260,3 +282,17 @@ def _exit_interrupted() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("pki-agent: interrupted", file=sys.stderr)
     return EXIT_INTERRUPTED
+
+
+def _exit_stdout_failed(exc: StdoutError) -> int:
+    # The output that the failed write left in the buffer goes to /dev/null,
+    # so the flush at interpreter exit does not fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    if exc.errno == errno.EPIPE:
+        # A reader that stopped reading, as in 'pki-agent ... | head -1', is
+        # no error to report, as for Unix tools that SIGPIPE ends.
+        return EXIT_BROKEN_PIPE
+    print(f"pki-agent: cannot write to standard output: {exc.strerror}", file=sys.stderr)
+    return 1

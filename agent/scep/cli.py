@@ -29,10 +29,12 @@ from agent.scep.options import MAX_TIMEOUT, TimeoutAction, scep_url
 CHALLENGE_ENV = "PKI_AGENT_SCEP_CHALLENGE"
 
 _EPILOG = (
-    "exit codes: 0 issued or success, 1 error, 2 usage, 3 pending (continue with "
-    "'pki-agent scep poll --out DIR'), 4 rejected by the CA. An invalid option or "
-    "argument, such as --dn, --san, --fingerprint or the URL, is a usage error, and "
-    "nothing is sent."
+    "exit codes: 0 issued or success, 1 error (a failed write to standard output "
+    "included), 2 usage, 3 pending (continue with 'pki-agent scep poll --out DIR'), "
+    "4 rejected by the CA, 130 interrupted by SIGINT, 141 standard output closed by "
+    "its reader, as in '| head -1', which ends the command without a message. An "
+    "invalid option or argument, such as --dn, --san, --fingerprint or the URL, is a "
+    "usage error, and nothing is sent."
 )
 _CIPHERS = [ContentCipher.AES128_CBC, ContentCipher.AES256_CBC, ContentCipher.TRIPLE_DES_CBC]
 

@@ -238,6 +238,43 @@ def test_sigint_during_import(silent_scep_url: tuple[str, socket.socket]) -> Non
     assert result.stderr == "pki-agent: interrupted\n"
 
 
+# hash-password writes its line after main returns, and --help before argparse exits.
+STDOUT_COMMANDS = [["hash-password"], ["scep", "--help"]]
+
+
+@pytest.mark.parametrize("argv", STDOUT_COMMANDS)
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_closed_stdout_exits_silently(argv: list[str], unbuffered: str) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "agent", *argv], cwd=REPO_ROOT, input="s3cret\n",
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+        )
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == 141
+    assert result.stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", STDOUT_COMMANDS)
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_full_stdout_fails_in_one_line(argv: list[str], unbuffered: str) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "agent", *argv], cwd=REPO_ROOT, input="s3cret\n",
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+        )
+
+    assert result.returncode == 1
+    assert result.stderr == "pki-agent: cannot write to standard output: No space left on device\n"
+
+
 @pytest.mark.slow
 def test_pip_install_in_fresh_venv(tmp_path: Path) -> None:
     source = tmp_path / "source"
