@@ -6,7 +6,6 @@ Exit codes: 0 issued (or success), 1 error, 2 usage, 3 pending, 4 rejected.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from concurrent.futures import Future
@@ -17,7 +16,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from agent.files import write_atomic
 from agent.scep.algorithms import ContentCipher
 from agent.scep.cacerts import (
     FINGERPRINT_ALGORITHMS,
@@ -42,12 +40,13 @@ from agent.scep.output_directory import (
     CERT_FILE,
     CHAIN_FILE,
     KEY_FILE,
-    PENDING_FILE,
     PUBLIC_MODE,
-    STATE_FILE,
+    create_directory,
+    load_pending,
     prepare_directory,
     save_issued,
     save_pending,
+    write_file,
 )
 
 EXIT_ISSUED = 0
@@ -121,10 +120,9 @@ def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
 
 
 def _save_certificates(directory: Path, certs: CACertificates) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
     for index, certificate in enumerate(certs.certificates):
         pem = certificate.public_bytes(Encoding.PEM)
-        write_atomic(directory / f"ca-{index}.pem", pem, PUBLIC_MODE)
+        write_file(directory, f"ca-{index}.pem", pem, PUBLIC_MODE)
 
 
 def run_cacert(args: argparse.Namespace) -> int:
@@ -133,6 +131,8 @@ def run_cacert(args: argparse.Namespace) -> int:
         _check_fingerprint(args)
     except InvalidInput as exc:
         return _usage_error(exc)
+    if args.out:
+        create_directory(args.out)
     certs = _client(args).get_ca_cert()
     ca = certs.verify(args.fingerprint, args.fingerprint_alg) if args.fingerprint else None
     _print_certificates(certs, ca)
@@ -253,13 +253,7 @@ def run_enroll(
 def run_poll(args: argparse.Namespace) -> int:
     """Send CertPoll for the pending request saved in --out."""
     out: Path = args.out
-    try:
-        state: dict[str, Any] = json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
-        pending_text = (out / PENDING_FILE).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InvalidInput(
-            "--out", str(out), f"{exc.filename} not found: nothing is pending"
-        ) from exc
+    state, pending_text = load_pending(out)
     pending = PendingTransaction.from_json(pending_text)
     client = SCEPClient(state["url"], args.connect_timeout, args.read_timeout)
     caps = with_method(client.get_ca_caps(), state.get("method", "auto"))

@@ -6,12 +6,15 @@ cert.pem for another key: cert.pem is removed before key.pem is replaced.
 
 from __future__ import annotations
 
+import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
 from agent.files import write_atomic
+from agent.scep.options import scep_url
 
 KEY_FILE = "key.pem"
 CERT_FILE = "cert.pem"
@@ -23,8 +26,12 @@ PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
 
+# The keys of state.json that scep poll reads; "method" is optional.
+_STATE_KEYS = ("url", "fingerprint", "fingerprint_alg")
+
+
 class OutputDirectoryError(AgentError):
-    """The --out directory cannot be used, because it already contains an enrollment."""
+    """The --out directory cannot be created, written or read, or already contains an enrollment."""
 
     def __init__(self, directory: Path, reason: str) -> None:
         self.directory = directory
@@ -32,13 +39,54 @@ class OutputDirectoryError(AgentError):
         super().__init__(f"cannot use --out {directory}: {reason}")
 
 
+def create_directory(directory: Path) -> None:
+    """Create `directory` and its parents if needed, and check that files can be written in it.
+
+    The check runs before any request, so that an issued certificate is not
+    lost because --out is a file or on a read-only file system.
+
+    Raises:
+        OutputDirectoryError: names the directory and the cause.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise OutputDirectoryError(directory, "it exists and is not a directory") from exc
+    except NotADirectoryError as exc:
+        raise OutputDirectoryError(directory, "a part of its path is not a directory") from exc
+    except OSError as exc:
+        raise OutputDirectoryError(directory, f"cannot create it: {exc.strerror}") from exc
+    try:
+        # An unnamed temporary file (O_TMPFILE on Linux) leaves nothing behind.
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise OutputDirectoryError(directory, f"cannot write in it: {exc.strerror}") from exc
+
+
+def write_file(directory: Path, name: str, data: bytes, mode: int) -> None:
+    """Replace `name` in `directory` atomically; raise OutputDirectoryError if that fails."""
+    try:
+        write_atomic(directory / name, data, mode)
+    except OSError as exc:
+        raise OutputDirectoryError(directory, f"cannot write {name}: {exc.strerror}") from exc
+
+
+def _remove_file(directory: Path, name: str) -> None:
+    try:
+        (directory / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputDirectoryError(directory, f"cannot remove {name}: {exc.strerror}") from exc
+
+
 def prepare_directory(directory: Path, force: bool) -> None:
     """Create `directory` if needed; reject one with a key or certificate unless `force`.
 
     Raises:
-        OutputDirectoryError: key.pem or cert.pem exists and `force` is false.
+        OutputDirectoryError: the directory cannot be used, or key.pem or
+            cert.pem exists and `force` is false.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    create_directory(directory)
     if force:
         return
     existing = [name for name in (KEY_FILE, CERT_FILE) if (directory / name).exists()]
@@ -63,13 +111,13 @@ def save_issued(
     request are already there.
     """
     if key_pem is not None:
-        (directory / CERT_FILE).unlink(missing_ok=True)
-        write_atomic(directory / KEY_FILE, key_pem, PRIVATE_MODE)
-    write_atomic(directory / CERT_FILE, certificate_pem, PUBLIC_MODE)
-    write_atomic(directory / CHAIN_FILE, chain_pem, PUBLIC_MODE)
+        _remove_file(directory, CERT_FILE)
+        write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
+    write_file(directory, CERT_FILE, certificate_pem, PUBLIC_MODE)
+    write_file(directory, CHAIN_FILE, chain_pem, PUBLIC_MODE)
     if state is not None:
         _save_state(directory, state)
-    (directory / PENDING_FILE).unlink(missing_ok=True)
+    _remove_file(directory, PENDING_FILE)
 
 
 def save_pending(
@@ -81,13 +129,51 @@ def save_pending(
     because they do not match the new key.
     """
     if key_pem is not None:
-        (directory / CERT_FILE).unlink(missing_ok=True)
-        (directory / CHAIN_FILE).unlink(missing_ok=True)
-        write_atomic(directory / KEY_FILE, key_pem, PRIVATE_MODE)
+        _remove_file(directory, CERT_FILE)
+        _remove_file(directory, CHAIN_FILE)
+        write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
     if state is not None:
         _save_state(directory, state)
-    write_atomic(directory / PENDING_FILE, pending_json.encode(), PRIVATE_MODE)
+    write_file(directory, PENDING_FILE, pending_json.encode(), PRIVATE_MODE)
 
 
 def _save_state(directory: Path, state: dict[str, Any]) -> None:
-    write_atomic(directory / STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
+    write_file(directory, STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
+
+
+def load_pending(directory: Path) -> tuple[dict[str, Any], str]:
+    """Return the state and the pending transaction's JSON text that enroll saved.
+
+    Raises:
+        OutputDirectoryError: a file is missing or unreadable, or state.json
+            is not a JSON object with the URL, fingerprint and fingerprint_alg.
+    """
+    state_text = _read_text(directory, STATE_FILE)
+    pending_text = _read_text(directory, PENDING_FILE)
+    try:
+        state = json.loads(state_text)
+    except json.JSONDecodeError as exc:
+        raise OutputDirectoryError(directory, f"{STATE_FILE} is not valid JSON: {exc}") from exc
+    if not isinstance(state, dict):
+        raise OutputDirectoryError(directory, f"{STATE_FILE} does not contain a JSON object")
+    for key in _STATE_KEYS:
+        if not isinstance(state.get(key), str):
+            raise OutputDirectoryError(
+                directory, f"{STATE_FILE} has no {key!r} string; enroll again"
+            )
+    try:
+        scep_url(state["url"])
+    except argparse.ArgumentTypeError as exc:
+        raise OutputDirectoryError(directory, f"{STATE_FILE} contains an {exc}") from exc
+    return state, pending_text
+
+
+def _read_text(directory: Path, name: str) -> str:
+    try:
+        return (directory / name).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise OutputDirectoryError(directory, f"{name} not found: nothing is pending") from exc
+    except UnicodeDecodeError as exc:
+        raise OutputDirectoryError(directory, f"{name} is not UTF-8 text: {exc.reason}") from exc
+    except OSError as exc:
+        raise OutputDirectoryError(directory, f"cannot read {name}: {exc.strerror}") from exc

@@ -152,6 +152,73 @@ def test_poll_without_pending(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "nothing is pending" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("relative_out", "reason"),
+    [
+        ("afile", "it exists and is not a directory"),
+        ("afile/sub", "a part of its path is not a directory"),
+    ],
+)
+def test_enroll_out_unusable(
+    mock_ca: MockCA,
+    tmp_path: Path,
+    relative_out: str,
+    reason: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "afile").write_text("not a directory\n")
+    out = tmp_path / relative_out
+
+    status = main(_enroll_argv(mock_ca, out, "--challenge", "pw"))
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err == f"pki-agent: cannot use --out {out}: {reason}\n"
+    assert mock_ca.requests == []
+
+
+def test_cacert_out_is_file(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "afile"
+    out.write_text("not a directory\n")
+
+    status = main(["scep", "cacert", mock_ca.url, "--out", str(out)])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err == f"pki-agent: cannot use --out {out}: it exists and is not a directory\n"
+    assert out.read_text() == "not a directory\n"
+
+
+_STATE = b'{"url": "http://127.0.0.1:9/scep", "fingerprint": "00", "fingerprint_alg": "sha256"}'
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (b"{not json", "state.json is not valid JSON: Expecting property name"),
+        (b"\xff\xfe\x00garbage", "state.json is not UTF-8 text"),
+        (b"[]", "state.json does not contain a JSON object"),
+        (b"{}", "state.json has no 'url' string; enroll again"),
+        (_STATE.replace(b"http://", b""), "state.json contains an invalid SCEP URL"),
+    ],
+    ids=["not-json", "binary", "list", "no-url", "url-without-scheme"],
+)
+def test_poll_state_unusable(
+    tmp_path: Path, state: bytes, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "state.json").write_bytes(state)
+    (tmp_path / "pending.json").write_text("{}")
+
+    status = main(["scep", "poll", "--out", str(tmp_path)])
+
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"pki-agent: cannot use --out {tmp_path}: {reason}")
+    assert err.count("\n") == 1
+
+
 _ENROLL_ARGV = ["scep", "enroll", "http://127.0.0.1:9/scep", "--dn", "CN=x", "--out", "x"]
 
 
