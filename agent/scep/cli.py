@@ -170,7 +170,12 @@ def _add_enroll_options(parser: argparse.ArgumentParser) -> None:
         help="HTTP method of PKIOperation; auto follows GetCACaps",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="directory for key.pem, cert.pem and state"
+        "--out",
+        type=Path,
+        required=True,
+        help="directory for key.pem, cert.pem, chain.pem and state.json, and pending.json "
+        "while the request is pending. key.pem, pending.json and state.json are mode 0600. "
+        "state.json keeps the SCEP URL, with any user:password in it, for scep poll",
     )
     parser.add_argument(
         "--force",

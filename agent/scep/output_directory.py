@@ -138,7 +138,8 @@ def save_pending(
 
 
 def _save_state(directory: Path, state: dict[str, Any]) -> None:
-    write_file(directory, STATE_FILE, json.dumps(state, indent=2).encode(), PUBLIC_MODE)
+    # Private, because the URL keeps any user name and password, which poll needs.
+    write_file(directory, STATE_FILE, json.dumps(state, indent=2).encode(), PRIVATE_MODE)
 
 
 def load_pending(directory: Path) -> tuple[dict[str, Any], str]:

@@ -359,6 +359,17 @@ def test_challenge_from_environment(
     assert mock_ca.pki_requests[-1].payload.count(b"from-env") == 1
 
 
+def test_state_file_private(mock_ca: MockCA, tmp_path: Path) -> None:
+    url = mock_ca.url.replace("http://", "http://scepuser:url-secret@")
+    argv = _enroll_argv(mock_ca, tmp_path, "--challenge", "pw")
+    argv[argv.index(mock_ca.url)] = url
+
+    assert main(argv) == 0
+    state_file = tmp_path / "state.json"
+    assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
+    assert json.loads(state_file.read_text())["url"] == url
+
+
 def test_challenge_file_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "absent"
 
