@@ -205,9 +205,27 @@ def _report(
     return EXIT_ISSUED
 
 
-def _rejected(exc: CARejected) -> int:
+def _rejected(exc: CARejected, missing_challenge_hint: str | None = None) -> int:
     print(f"rejected: {exc}", file=sys.stderr)
+    if missing_challenge_hint is not None and exc.fail_info == "badRequest":
+        print(f"pki-agent: hint: {missing_challenge_hint}", file=sys.stderr)
     return EXIT_REJECTED
+
+
+def _warn_if_no_challenge(args: argparse.Namespace, challenge: str | None) -> str | None:
+    """Warn when no challenge is given; return the hint for a badRequest rejection then."""
+    if challenge is not None:
+        return None
+    sources = f"--challenge, --challenge-file or ${args.challenge_env}"
+    print(
+        f"pki-agent: warning: no challenge password given ({sources}); "
+        "most CAs reject such a request",
+        file=sys.stderr,
+    )
+    return (
+        "the request carried no challenge password. If the CA requires one, "
+        f"give it with {sources}"
+    )
 
 
 def run_enroll(
@@ -231,6 +249,7 @@ def run_enroll(
     out: Path = args.out
     prepare_directory(out, args.force)
     challenge = read_challenge(args)
+    missing_challenge_hint = _warn_if_no_challenge(args, challenge)
     client = _client(args)
     caps = with_method(client.get_ca_caps(), args.method)
     ca, pinned = _trusted_ca(client, args.fingerprint, args.fingerprint_alg)
@@ -246,7 +265,7 @@ def run_enroll(
     try:
         result = client.enroll(ca, caps, request)
     except CARejected as exc:
-        return _rejected(exc)
+        return _rejected(exc, missing_challenge_hint)
     return _report(result, out, private_key_pem(key), state)
 
 

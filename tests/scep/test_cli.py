@@ -65,7 +65,10 @@ def test_rejected_exit_code(
     status = main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw"))
 
     assert status == 4
-    assert "badRequest" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "rejected: CA rejected the request: failInfo badRequest" in err
+    assert "warning: no challenge" not in err
+    assert "hint:" not in err
 
 
 def _public_key_of_key_file(path: Path) -> bytes:
@@ -139,6 +142,44 @@ def test_force_issued_replaces_key_and_cert(mock_ca: MockCA, tmp_path: Path) -> 
     assert (tmp_path / "key.pem").read_bytes() != key_before
     key = _public_key_of_key_file(tmp_path / "key.pem")
     assert key == _public_key_of_certificate(tmp_path / "cert.pem")
+
+
+_NO_CHALLENGE_WARNING = (
+    "pki-agent: warning: no challenge password given (--challenge, --challenge-file or "
+    "$PKI_AGENT_SCEP_CHALLENGE); most CAs reject such a request\n"
+)
+
+
+def test_no_challenge_warns(
+    mock_ca: MockCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("PKI_AGENT_SCEP_CHALLENGE", raising=False)
+
+    assert main(_enroll_argv(mock_ca, tmp_path)) == 0
+    assert capsys.readouterr().err == _NO_CHALLENGE_WARNING
+
+
+def test_bad_request_without_challenge_hints(
+    mock_ca: MockCA,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("PKI_AGENT_SCEP_CHALLENGE", raising=False)
+    mock_ca.decide = lambda request: Reply(PKIStatus.FAILURE, fail_info="2")
+
+    status = main(_enroll_argv(mock_ca, tmp_path))
+
+    assert status == 4
+    lines = capsys.readouterr().err.splitlines(keepends=True)
+    assert lines[0] == _NO_CHALLENGE_WARNING
+    assert lines[1] == "rejected: CA rejected the request: failInfo badRequest\n"
+    assert lines[2].startswith("pki-agent: hint: the request carried no challenge password")
+    assert "--challenge-file or $PKI_AGENT_SCEP_CHALLENGE" in lines[2]
+    assert len(lines) == 3
 
 
 def test_transport_error_exit_code(mock_ca: MockCA, tmp_path: Path) -> None:
