@@ -33,7 +33,7 @@ from agent.scep.client import (
     prepare_enrollment,
 )
 from agent.scep.csr import parse_dn, parse_san, private_key_pem
-from agent.scep.errors import CARejected, InvalidInput
+from agent.scep.errors import CARejected, InvalidInput, TrustError
 from agent.scep.keys import generate_key
 from agent.scep.names import issuer_text, subject_text
 from agent.scep.output_directory import (
@@ -103,7 +103,25 @@ def _roles(
     return ",".join(roles) or "other"
 
 
-def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
+def _roles_as_received(certs: CACertificates) -> TrustedCA | None:
+    """Return the roles that the first root candidate gives, or None if it gives none.
+
+    Without --fingerprint nothing proves that the root is the CA's, but the
+    roles show which certificates enroll would encrypt to and trust.
+    """
+    candidates = certs.root_candidates()
+    if not candidates:
+        return None
+    try:
+        return certs.verify(fingerprint(candidates[0]), "sha256")
+    except TrustError as exc:
+        print(f"pki-agent: warning: roles not known: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_certificates(
+    certs: CACertificates, ca: TrustedCA | None, root_verified: bool
+) -> None:
     roots = certs.root_candidates()[:1]
     for certificate in certs.certificates:
         print(f"{_roles(certificate, ca, roots)}: {subject_text(certificate)}")
@@ -113,6 +131,11 @@ def _print_certificates(certs: CACertificates, ca: TrustedCA | None) -> None:
     root = roots[0] if roots else None
     if ca is not None:
         root = ca.root
+    if root is not None and not root_verified:
+        print(
+            "root CA not verified, because no --fingerprint was given. Compare a "
+            "fingerprint below with one from the CA's administrator."
+        )
     if root is not None:
         print("root CA fingerprints:")
         for algorithm in FINGERPRINT_ALGORITHMS:
@@ -134,8 +157,12 @@ def run_cacert(args: argparse.Namespace) -> int:
     if args.out:
         create_directory(args.out)
     certs = _client(args).get_ca_cert()
-    ca = certs.verify(args.fingerprint, args.fingerprint_alg) if args.fingerprint else None
-    _print_certificates(certs, ca)
+    ca: TrustedCA | None
+    if args.fingerprint:
+        ca = certs.verify(args.fingerprint, args.fingerprint_alg)
+    else:
+        ca = _roles_as_received(certs)
+    _print_certificates(certs, ca, root_verified=bool(args.fingerprint))
     if args.out:
         _save_certificates(args.out, certs)
     return EXIT_ISSUED

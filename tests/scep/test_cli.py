@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from agent.cli import main
 from agent.scep.attributes import PKIStatus
 from agent.scep.cacerts import fingerprint
-from tests.scep.mock_ca import MockCA, Reply
+from tests.scep.conftest import PKIFactory, key_usage
+from tests.scep.mock_ca import MockCA, Reply, serve
 
 
 def _enroll_argv(mock_ca: MockCA, out: Path, *extra: str) -> list[str]:
@@ -440,6 +443,70 @@ def test_challenge_file_first_line(mock_ca: MockCA, tmp_path: Path) -> None:
     payload = mock_ca.pki_requests[-1].payload
     assert b"line-one" in payload
     assert b"line-two" not in payload
+
+
+@pytest.fixture
+def tiered_ca(pki: PKIFactory) -> Iterator[MockCA]:
+    """A mock CA with a root, an issuing intermediate and two RAs, one per key usage."""
+    root = pki.issue("Tiered Root CA", ca=True)
+    issuing = pki.issue("Tiered Issuing CA", root, ca=True)
+    encryption = pki.issue("Tiered RA encryption", issuing, usage=key_usage(key_encipherment=True))
+    signing = pki.issue("Tiered RA signing", issuing, usage=key_usage(digital_signature=True))
+    certificates = [c.certificate for c in (encryption, signing, issuing, root)]
+    yield from serve(MockCA(issuing, encryption, certificates))
+
+
+_TIERED_ROLES = sorted(
+    [
+        "encryption,ra: CN=Tiered RA encryption",
+        "signature,ra: CN=Tiered RA signing",
+        "intermediate: CN=Tiered Issuing CA",
+        "root: CN=Tiered Root CA",
+    ]
+)
+
+
+def _role_lines(output: str) -> list[str]:
+    """Return the ROLES: SUBJECT lines, sorted because the PKCS#7 may reorder certificates."""
+    return sorted(line for line in output.splitlines() if ": CN=" in line and line[0] != " ")
+
+
+def test_cacert_roles_without_fingerprint(
+    tiered_ca: MockCA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scep", "cacert", tiered_ca.url]) == 0
+    out = capsys.readouterr().out
+    assert _role_lines(out) == _TIERED_ROLES
+    assert out.count("root CA not verified, because no --fingerprint was given.") == 1
+
+
+def test_cacert_roles_with_fingerprint(
+    tiered_ca: MockCA, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tiered_ca.ca_certificates[-1]
+
+    assert main(["scep", "cacert", tiered_ca.url, "--fingerprint", fingerprint(root)]) == 0
+    out = capsys.readouterr().out
+    assert _role_lines(out) == _TIERED_ROLES
+    assert "not verified" not in out
+
+
+def test_cacert_unknown_roles_warns(pki: PKIFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = pki.issue("Expired RA Root CA", ca=True)
+    expired = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    ra = pki.issue("Expired RA", root, not_after=expired)
+    server = serve(MockCA(root, ra, [root.certificate, ra.certificate]))
+    try:
+        status = main(["scep", "cacert", next(server).url])
+    finally:
+        server.close()
+
+    assert status == 0
+    printed = capsys.readouterr()
+    assert "pki-agent: warning: roles not known: certificate CN=Expired RA" in printed.err
+    assert "root: CN=Expired RA Root CA" in printed.out
+    assert "other: CN=Expired RA" in printed.out
+    assert "root CA not verified" in printed.out
 
 
 def test_enroll_without_fingerprint_warns(
