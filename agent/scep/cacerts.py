@@ -182,6 +182,33 @@ def _check_chain(
     raise ChainError(subject_text(certificate), "issuer loop")
 
 
+def issuer_chain(
+    certificate: x509.Certificate, pool: Sequence[x509.Certificate]
+) -> tuple[x509.Certificate, ...]:
+    """Return the CA certificates in `pool` from the issuer of `certificate` upwards.
+
+    The chain ends below the self-signed root, like the chain file of a TLS
+    server, unless the root issued `certificate` itself.  It is empty when
+    `pool` contains no issuer of `certificate`.
+    """
+    chain: list[x509.Certificate] = []
+    current = certificate
+    for _ in range(len(pool)):
+        issuers = [
+            c for c in pool if c != current and c not in chain and _is_issued_by(current, c)
+        ]
+        if not issuers:
+            break
+        issuer = _ordered(issuers)[0]
+        if chain and _is_self_signed(issuer):
+            break
+        chain.append(issuer)
+        if _is_self_signed(issuer):
+            break
+        current = issuer
+    return tuple(chain)
+
+
 @dataclass(frozen=True, slots=True)
 class CACertificates:
     """The certificates of a GetCACert reply, not yet trusted."""

@@ -175,7 +175,10 @@ def _add_enroll_options(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="directory for key.pem, cert.pem, chain.pem and state.json, and pending.json "
         "while the request is pending. key.pem, pending.json and state.json are mode 0600. "
-        "state.json keeps the SCEP URL, with any user:password in it, for scep poll",
+        "state.json keeps the SCEP URL, with any user:password in it, for scep poll. "
+        "chain.pem contains the issuing CA and any intermediate CAs above it, issuer first, "
+        "and the root CA only if it issued the certificate itself. It is not written when "
+        "neither the CA's reply nor GetCACert contains the certificate's issuer",
     )
     parser.add_argument(
         "--force",

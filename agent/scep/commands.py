@@ -22,6 +22,7 @@ from agent.scep.cacerts import (
     CACertificates,
     TrustedCA,
     fingerprint,
+    issuer_chain,
     normalize_fingerprint,
 )
 from agent.scep.capabilities import Capabilities
@@ -213,6 +214,7 @@ def _trusted_ca(
 def _report(
     result: Issued | Pending,
     out: Path,
+    ca: TrustedCA,
     key_pem: bytes | None = None,
     state: dict[str, Any] | None = None,
 ) -> int:
@@ -223,12 +225,15 @@ def _report(
         print(f"continue with: pki-agent scep poll --out {out}")
         return EXIT_PENDING
     certificate = result.certificate
-    chain = b"".join(c.public_bytes(Encoding.PEM) for c in result.chain)
-    save_issued(out, key_pem, certificate.public_bytes(Encoding.PEM), chain, state)
+    # The CertRep's certificates come first, so a chain that the CA sent wins.
+    chain = issuer_chain(certificate, [*result.chain, *ca.intermediates, ca.root])
+    chain_pem = b"".join(c.public_bytes(Encoding.PEM) for c in chain) if chain else None
+    save_issued(out, key_pem, certificate.public_bytes(Encoding.PEM), chain_pem, state)
+    files = [out / KEY_FILE, out / CERT_FILE] + ([out / CHAIN_FILE] if chain else [])
     print(f"issued: {subject_text(certificate)}")
     print(f"  serial:  {certificate.serial_number:x}")
     print(f"  expires: {certificate.not_valid_after_utc.isoformat()}")
-    print(f"  files:   {out / KEY_FILE}, {out / CERT_FILE}, {out / CHAIN_FILE}")
+    print(f"  files:   {', '.join(str(path) for path in files)}")
     return EXIT_ISSUED
 
 
@@ -293,7 +298,7 @@ def run_enroll(
         result = client.enroll(ca, caps, request)
     except CARejected as exc:
         return _rejected(exc, missing_challenge_hint)
-    return _report(result, out, private_key_pem(key), state)
+    return _report(result, out, ca, private_key_pem(key), state)
 
 
 def run_poll(args: argparse.Namespace) -> int:
@@ -308,4 +313,4 @@ def run_poll(args: argparse.Namespace) -> int:
         result = client.poll(ca, caps, pending)
     except CARejected as exc:
         return _rejected(exc)
-    return _report(result, out)
+    return _report(result, out, ca)

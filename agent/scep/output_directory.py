@@ -102,19 +102,23 @@ def save_issued(
     directory: Path,
     key_pem: bytes | None,
     certificate_pem: bytes,
-    chain_pem: bytes,
+    chain_pem: bytes | None,
     state: dict[str, Any] | None,
 ) -> None:
     """Write the issued certificate, with its new key when `key_pem` is given.
 
     A poll passes no key and no state, because the files of the pending
-    request are already there.
+    request are already there.  Without `chain_pem`, an older chain.pem is
+    removed.
     """
     if key_pem is not None:
         _remove_file(directory, CERT_FILE)
         write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
     write_file(directory, CERT_FILE, certificate_pem, PUBLIC_MODE)
-    write_file(directory, CHAIN_FILE, chain_pem, PUBLIC_MODE)
+    if chain_pem is None:
+        _remove_file(directory, CHAIN_FILE)
+    else:
+        write_file(directory, CHAIN_FILE, chain_pem, PUBLIC_MODE)
     if state is not None:
         _save_state(directory, state)
     _remove_file(directory, PENDING_FILE)

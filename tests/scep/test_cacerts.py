@@ -15,6 +15,7 @@ from agent.scep.cacerts import (
     TrustedCA,
     certificate_der,
     fingerprint,
+    issuer_chain,
     normalize_fingerprint,
     parse_ca_certificates,
 )
@@ -255,3 +256,35 @@ def test_parse_max_certificates(pki: PKIFactory) -> None:
     body = cms.build_certs_only([root.certificate] * MAX_CA_CERTIFICATES)
 
     assert len(parse_ca_certificates(body).certificates) == MAX_CA_CERTIFICATES
+
+
+def test_issuer_chain_root_issued(pki: PKIFactory) -> None:
+    root = pki.issue("Root", ca=True)
+    ra = pki.issue("RA", root)
+    leaf = pki.issue("device", root)
+
+    pool = [ra.certificate, root.certificate]
+
+    assert issuer_chain(leaf.certificate, pool) == (root.certificate,)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_issuer_chain_stops_below_root(pki: PKIFactory, order: tuple[int, ...]) -> None:
+    root = pki.issue("Root", ca=True)
+    policy = pki.issue("Policy CA", root, ca=True)
+    issuing = pki.issue("Issuing CA", policy, ca=True)
+    leaf = pki.issue("device", issuing)
+    certificates = [root.certificate, policy.certificate, issuing.certificate]
+
+    chain = issuer_chain(leaf.certificate, [certificates[index] for index in order])
+
+    assert chain == (issuing.certificate, policy.certificate)
+
+
+def test_issuer_chain_unknown_issuer(pki: PKIFactory) -> None:
+    root = pki.issue("Root", ca=True)
+    other = pki.issue("Other Root", ca=True)
+    leaf = pki.issue("device", other)
+
+    assert issuer_chain(leaf.certificate, [root.certificate]) == ()
+    assert issuer_chain(leaf.certificate, []) == ()

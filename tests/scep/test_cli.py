@@ -7,17 +7,18 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 
 from agent.cli import main
 from agent.scep.attributes import PKIStatus
 from agent.scep.cacerts import fingerprint
 from tests.scep.conftest import PKIFactory, key_usage
-from tests.scep.mock_ca import MockCA, Reply, serve
+from tests.scep.mock_ca import MockCA, PKIRequest, Reply, serve
 
 
 def _enroll_argv(mock_ca: MockCA, out: Path, *extra: str) -> list[str]:
@@ -507,6 +508,66 @@ def test_cacert_unknown_roles_warns(pki: PKIFactory, capsys: pytest.CaptureFixtu
     assert "root: CN=Expired RA Root CA" in printed.out
     assert "other: CN=Expired RA" in printed.out
     assert "root CA not verified" in printed.out
+
+
+def _pem_certificates(path: Path) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(path.read_bytes())
+
+
+def test_chain_from_cert_rep(
+    mock_ca: MockCA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    assert _pem_certificates(tmp_path / "chain.pem") == [mock_ca.ca.certificate]
+    assert f"{tmp_path / 'cert.pem'}, {tmp_path / 'chain.pem'}" in capsys.readouterr().out
+
+
+def test_chain_from_get_ca_cert(mock_ca: MockCA, tmp_path: Path) -> None:
+    def issue_without_chain(request: PKIRequest) -> Reply:
+        reply = mock_ca.issue(request)
+        return replace(reply, certificates=reply.certificates[:1])
+
+    mock_ca.decide = issue_without_chain
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    assert _pem_certificates(tmp_path / "chain.pem") == [mock_ca.ca.certificate]
+
+
+def test_chain_leaves_out_root(tiered_ca: MockCA, tmp_path: Path) -> None:
+    issuing = tiered_ca.ca.certificate
+    root = tiered_ca.ca_certificates[-1]
+    argv = _enroll_argv(tiered_ca, tmp_path, "--challenge", "pw")
+    argv[argv.index("--fingerprint") + 1] = fingerprint(root)
+
+    assert main(argv) == 0
+    assert _pem_certificates(tmp_path / "chain.pem") == [issuing]
+
+
+def test_chain_unknown_not_written(
+    mock_ca: MockCA, pki: PKIFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranger = pki.issue("Unknown CA", ca=True)
+
+    def issue_from_stranger(request: PKIRequest) -> Reply:
+        csr = x509.load_der_x509_csr(request.payload)
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(stranger.certificate.subject)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .sign(stranger.key, hashes.SHA256())
+        )
+        return Reply(PKIStatus.SUCCESS, certificates=[certificate])
+
+    mock_ca.decide = issue_from_stranger
+
+    assert main(_enroll_argv(mock_ca, tmp_path, "--challenge", "pw")) == 0
+    assert not (tmp_path / "chain.pem").exists()
+    assert "chain.pem" not in capsys.readouterr().out
 
 
 def test_enroll_without_fingerprint_warns(

@@ -101,6 +101,9 @@ def test_cli_enroll(
     key = serialization.load_pem_private_key((out / "key.pem").read_bytes(), None)
     assert certificate.public_key() == key.public_key()
     assert stat.S_IMODE(os.stat(out / "key.pem").st_mode) == 0o600
+    # micromdm's CertRep carries no CA certificate, so the chain comes from GetCACert.
+    chain = x509.load_pem_x509_certificates((out / "chain.pem").read_bytes())
+    assert chain == [x509.load_pem_x509_certificate(micromdm.ca_pem.read_bytes())]
     printed = capsys.readouterr()
     assert micromdm.challenge not in printed.out + printed.err
     assert f"cipher {cipher}" in printed.out
