@@ -153,21 +153,41 @@ def test_refused_message_real_socket() -> None:
     assert str(caught.value) == f"SCEP GetCACert failed: connection refused by 127.0.0.1:{port}"
 
 
-class _StallingServer:
-    """A listener on 127.0.0.1 that accepts and sends `prefix`, then stays silent."""
+class _LoopbackListener:
+    """A TCP listener on 127.0.0.1 whose `_serve` runs in a thread from the start."""
 
-    def __init__(self, prefix: bytes) -> None:
-        self.prefix = prefix
+    def __init__(self) -> None:
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(4)
-        self.connections: list[socket.socket] = []
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/scep"
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        # On Linux, shutdown wakes the thread blocked in accept, and close does not.
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+class _StallingServer(_LoopbackListener):
+    """A listener on 127.0.0.1 that accepts and sends `prefix`, then stays silent."""
+
+    def __init__(self, prefix: bytes) -> None:
+        self.prefix = prefix
+        self.connections: list[socket.socket] = []
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return super().url + "/scep"
 
     def _serve(self) -> None:
         try:
@@ -179,8 +199,7 @@ class _StallingServer:
         connection.sendall(self.prefix)
 
     def close(self) -> None:
-        self.listener.close()
-        self.thread.join(timeout=5)
+        super().close()
         for connection in self.connections:
             connection.close()
 
@@ -266,21 +285,13 @@ def test_status_text_through_proxy_empty_body() -> None:
                     "with an empty body")
 
 
-class _LocalProxy:
+class _LocalProxy(_LoopbackListener):
     """An HTTP proxy on 127.0.0.1 that replies `status` to every request and forwards nothing."""
 
     def __init__(self, status: str) -> None:
         self.status = status
         self.request_lines: list[bytes] = []
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(4)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        super().__init__()
 
     def _serve(self) -> None:
         while True:
@@ -294,12 +305,6 @@ class _LocalProxy:
                 body = b"Access denied by policy\n"
                 connection.sendall(f"HTTP/1.1 {self.status}\r\nContent-Length: {len(body)}\r\n"
                                    "Connection: close\r\n\r\n".encode() + body)
-
-    def close(self) -> None:
-        # On Linux, shutdown wakes the thread blocked in accept, and close does not.
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -429,20 +434,12 @@ class _ForbiddenHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class _TunnelProxy:
+class _TunnelProxy(_LoopbackListener):
     """An HTTP proxy on 127.0.0.1 that opens CONNECT tunnels to `port` on 127.0.0.1 only."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(4)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        super().__init__()
 
     def _serve(self) -> None:
         try:
@@ -463,11 +460,6 @@ class _TunnelProxy:
                     if not data:
                         return
                     (upstream if source is client else client).sendall(data)
-
-    def close(self) -> None:
-        self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.thread.join(timeout=5)
 
 
 def test_tunnelled_reply_names_server(proxy_environment: pytest.MonkeyPatch, pki: PKIFactory,
