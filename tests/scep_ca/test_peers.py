@@ -196,6 +196,9 @@ def test_certmonger_pending_is_ca_working(scep_ca_factory, certmonger_enroll):
     assert [p["subject"] for p in ca.pending()] == ["CN=certmonger-pending"]
 
 
+RESUBMIT_ATTEMPTS = 3
+
+
 def _records(ca) -> list[dict]:
     return [json.loads(p.read_text()) for p in (ca.state_dir / "requests").glob("*.json")]
 
@@ -209,11 +212,19 @@ def test_certmonger_resubmit_renews(scep_ca_factory, certmonger_enroll, personal
     treats it as a new request.
     """
     options = NDES_FOR_GET_CLIENTS if personality == "ndes" else {}
-    ca = _start_ca(scep_ca_factory, personality, **options)
+    # certmonger's resubmitted CSR was once the same bytes as its first one,
+    # sent 150 ms earlier, and the CA rightly answered the repeated request
+    # with the stored certificate.  Only a run without a repeat tests renewal.
+    for _ in range(RESUBMIT_ATTEMPTS):
+        ca = _start_ca(scep_ca_factory, personality, **options)
+        result = certmonger_enroll(ca.url, "certmonger-renew", _challenge_for(ca),
+                                   CM_RESUBMIT="1")
+        assert result.returncode == 0, result.stderr + result.log[-2000:]
+        if "repeated request" not in (ca.state_dir / "server.log").read_text():
+            break
+    else:
+        pytest.fail(f"certmonger resent an identical CSR in {RESUBMIT_ATTEMPTS} runs")
 
-    result = certmonger_enroll(ca.url, "certmonger-renew", _challenge_for(ca), CM_RESUBMIT="1")
-
-    assert result.returncode == 0, result.stderr + result.log[-2000:]
     issued = sorted((ca.state_dir / "issued").glob("*.pem"))
     assert len(issued) == 2
     records = _records(ca)
