@@ -12,10 +12,12 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
+
+from agent.scep.urls import display_url
 
 # Cut the first line of an error body here, so a status message stays one short line.
 MAX_BODY_EXCERPT = 120
@@ -48,17 +50,6 @@ def _hostname(url: str) -> str:
         return urlsplit(url).hostname or url
     except ValueError:
         return url
-
-
-def display_url(url: str) -> str:
-    """Return `url` without a user name and password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _printable(text: str) -> str:
@@ -158,16 +149,11 @@ _CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
     (_is_os_error, "connection to {host} failed: {detail}"),
 )
 
-# The same causes for a request whose proxy failed, where {host} is the proxy.
+# The causes for a request whose proxy failed, where {host} and {hostname}
+# are the proxy's with "proxy " before them.
 _PROXY_CAUSES: tuple[tuple[Callable[[BaseException], bool], str], ...] = (
-    (_is_tunnel_refusal, "proxy {host} refused the tunnel: {detail}"),
-    (_is_dns_failure, "DNS lookup of proxy {hostname} failed"),
-    (_is_refused, "connection refused by proxy {host}"),
-    (_is_connect_timeout, "timed out after {connect:g} s connecting to proxy {host}"),
-    (_is_read_timeout, "timed out after {read:g} s waiting for a reply from proxy {host}"),
-    (_is_reset, "connection reset by proxy {host}"),
-    (_is_tls_failure, "TLS with proxy {host} failed: {detail}"),
-    (_is_os_error, "connection to proxy {host} failed: {detail}"),
+    (_is_tunnel_refusal, "{host} refused the tunnel: {detail}"),
+    *_CAUSES,
 )
 
 
@@ -197,8 +183,8 @@ def describe_failure(exc: BaseException, url: str, connect_timeout: float,
     chain = list(_chain(exc))
     timeouts = {"connect": connect_timeout, "read": read_timeout}
     if proxy is not None and any(_is_proxy_failure(item) for item in chain):
-        text = _describe_cause(chain, _PROXY_CAUSES, "request through proxy {host} failed",
-                               proxy, timeouts)
+        text = _describe_cause(chain, _PROXY_CAUSES, "request through {host} failed",
+                               proxy, timeouts, "proxy ")
     else:
         text = _describe_cause(chain, _CAUSES, "request to {host} failed", url, timeouts)
         if proxy is not None:
@@ -209,12 +195,13 @@ def describe_failure(exc: BaseException, url: str, connect_timeout: float,
 
 def _describe_cause(chain: list[BaseException],
                     causes: tuple[tuple[Callable[[BaseException], bool], str], ...],
-                    fallback: str, url: str, timeouts: dict[str, float]) -> str:
+                    fallback: str, url: str, timeouts: dict[str, float],
+                    label: str = "") -> str:
     """Fill in the template of the first cause in `causes` that matches the chain.
 
-    `url` is the server or proxy that the text names.
+    `url` is the server or proxy that the text names, with `label` before it.
     """
-    fields = {"host": host_port(url), "hostname": _hostname(url), **timeouts}
+    fields = {"host": label + host_port(url), "hostname": label + _hostname(url), **timeouts}
     for matches, template in causes:
         for item in chain:
             if matches(item):
