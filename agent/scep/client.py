@@ -38,7 +38,7 @@ from agent.scep.message import (
 )
 from agent.scep.names import subject_of
 from agent.scep.transport import HTTPTransport
-from agent.scep.transport_errors import display_url
+from agent.scep.urls import display_url
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,9 @@ import argparse
 import math
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
+
+from agent.scep.urls import display_url
 
 MAX_TIMEOUT = 86400.0
 """Maximum --connect-timeout and --read-timeout, in seconds.
@@ -38,8 +40,7 @@ def scep_url(text: str) -> str:
         raise argparse.ArgumentTypeError(f"invalid SCEP URL {text!r}: {exc}; {URL_FORM}") from exc
     problem = _url_problem(text, parts)
     if problem is not None:
-        redacted_url = _without_userinfo(parts)
-        message = f"invalid SCEP URL {redacted_url!r}: {problem}; {URL_FORM}"
+        message = f"invalid SCEP URL {display_url(text)!r}: {problem}; {URL_FORM}"
         raise argparse.ArgumentTypeError(message)
     return text
 
@@ -58,11 +59,6 @@ def _url_problem(text: str, parts: SplitResult) -> str | None:
     if port == 0:
         return "the port is not a number from 1 to 65535"
     return None
-
-
-def _without_userinfo(parts: SplitResult) -> str:
-    # The user name and password stay out of messages, as in the transport's errors.
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class TimeoutAction(argparse.Action):

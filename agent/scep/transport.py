@@ -14,7 +14,8 @@ from requests.utils import select_proxy
 from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT
 from agent.scep.errors import TransportError
 from agent.scep.http_session import new_session
-from agent.scep.transport_errors import describe_failure, describe_status, display_url
+from agent.scep.transport_errors import describe_failure, describe_status
+from agent.scep.urls import display_url
 
 logger = logging.getLogger(__name__)
 
