@@ -2,9 +2,9 @@
 
 urllib3 writes the head of a request with one send call and its body with
 another.  A relay or proxy that forwards each piece as it arrives, with
-Nagle's algorithm on towards the server, then holds the body back until the
-server acknowledges the head, and the server delays that acknowledgement:
-40 ms on Linux, up to 200 ms on other systems.  A pkiMessage is a few
+Nagle's algorithm on towards the server, then delays the body until the
+server acknowledges the head, and the server delays that acknowledgement
+(by about 40 ms on Linux, measured on loopback).  A pkiMessage is a few
 kilobytes, so the session here joins a body of up to `JOINED_BODY_LIMIT`
 bytes to its head and sends both with one write.
 """

@@ -213,7 +213,7 @@ def test_certmonger_resubmit_renews(scep_ca_factory, certmonger_enroll, personal
     """
     options = NDES_FOR_GET_CLIENTS if personality == "ndes" else {}
     # certmonger's resubmitted CSR was once the same bytes as its first one,
-    # sent 150 ms earlier, and the CA rightly answered the repeated request
+    # sent 150 ms earlier, and the CA correctly replied to the repeated request
     # with the stored certificate.  Only a run without a repeat tests renewal.
     for _ in range(RESUBMIT_ATTEMPTS):
         ca = _start_ca(scep_ca_factory, personality, **options)
