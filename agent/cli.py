@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from agent import __version__
 from agent.errors import AgentError
@@ -240,8 +240,11 @@ def console() -> None:
 
     Every command but ``serve`` is one-shot: it allocates a few megabytes and
     exits within seconds, so the cyclic garbage collector only costs time,
-    and it is off for them.  Freezing the heap before exit lets the
-    interpreter's final collection skip every object that is still alive.
+    and it is off for them.  A one-shot command has closed every file it
+    wrote when `main` returns.  It therefore ends with `os._exit` once the
+    standard streams and the log handlers are flushed, because the
+    interpreter's teardown, which frees every module and object one by one,
+    would only add time.
 
     SIGINT ends a command with one line and status 130.  Once ``serve`` runs
     its event loop, it handles SIGINT itself and stops cleanly with status 0.
@@ -252,7 +255,8 @@ def console() -> None:
     starts and imports this module, still ends with Python's traceback.
     """
     argv = sys.argv[1:]
-    if argv[:1] != ["serve"]:
+    one_shot = argv[:1] != ["serve"]
+    if one_shot:
         gc.disable()
     try:
         install_stdout()
@@ -261,6 +265,9 @@ def console() -> None:
         status = _exit_interrupted()
     except StdoutError as exc:
         status = _exit_stdout_failed(exc)
+    if one_shot:
+        _exit_without_teardown(status)
+    # The final collection at exit then skips every object that is still alive.
     gc.freeze()
     sys.exit(status)
 
@@ -275,6 +282,25 @@ def _run_and_flush(argv: list[str]) -> int | str | None:
     # Flushing here, not at interpreter exit, lets console() catch a failed write.
     sys.stdout.flush()
     return status
+
+
+def _exit_without_teardown(status: int | str | None) -> NoReturn:
+    try:
+        # Output that a Ctrl-C left in the buffer.
+        sys.stdout.flush()
+    except StdoutError as exc:
+        status = _exit_stdout_failed(exc)
+    if status is None:
+        code = 0
+    elif isinstance(status, int):
+        code = status
+    else:
+        # What sys.exit does with a message.
+        print(status, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _exit_interrupted() -> int:

@@ -147,20 +147,24 @@ def test_listen_default_is_loopback(agent_factory: AgentFactory) -> None:
     ("argv", "expected"),
     [
         # Port 1 on loopback refuses, so the command fails at once.
-        (["scep", "caps", "http://127.0.0.1:1/scep", "--connect-timeout", "1"], [False, True, 1]),
-        (["hash-password"], [False, True, 2]),
+        (["scep", "caps", "http://127.0.0.1:1/scep", "--connect-timeout", "1"], [False, False, 1]),
+        (["hash-password"], [False, False, 2]),
         (["serve", "--port", "-5", "--state-dir", "unused"], [True, True, 1]),
     ],
 )
-def test_console_collector_per_command(
-    argv: list[str], expected: list[object]
-) -> None:
-    # What the collector looks like at exit: enabled?, heap frozen?, exit status.
+def test_console_exit_per_command(argv: list[str], expected: list[object]) -> None:
+    # How the process ends: collector enabled?, interpreter teardown (atexit)?, status.
     script = (
-        "import atexit, gc, json, sys\n"
-        "atexit.register(lambda: print(json.dumps("
-        "[gc.isenabled(), gc.get_freeze_count() > 0, sys.last_status])))\n"
+        "import atexit, gc, json, os, sys\n"
         "from agent import cli\n"
+        "def report(teardown, status):\n"
+        "    print(json.dumps([gc.isenabled(), teardown, status]), flush=True)\n"
+        "real_exit = os._exit\n"
+        "def exit_without_teardown(code):\n"
+        "    report(False, code)\n"
+        "    real_exit(code)\n"
+        "os._exit = exit_without_teardown\n"
+        "atexit.register(lambda: report(True, sys.last_status))\n"
         "def main(argv):\n"
         "    try:\n"
         "        status = real_main(argv)\n"
@@ -176,6 +180,7 @@ def test_console_collector_per_command(
                             capture_output=True, text=True, timeout=60, check=False)
 
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+    assert result.returncode == expected[2]
 
 
 def restore_default_sigint() -> None:
