@@ -210,12 +210,18 @@ def _measure_start_up(runs: int) -> list[str]:
         "`sys.modules`). `enroll` starts key generation in a thread before it imports the "
         "rest; OpenSSL does not hold the GIL while it searches for primes, so the key is "
         "usually ready when the imports end. The cyclic garbage collector is off for one-shot "
-        "commands, and the heap is frozen before exit so that the interpreter's final "
-        "collection skips it. What remains is the interpreter and the libraries the protocol "
-        "needs: cryptography for keys and certificates, asn1crypto for CMS and requests for "
-        "HTTP. requests is the largest part, because it loads http.client, ssl and email from "
-        "the standard library. scepclient is a statically linked Go binary and pays none of "
-        "this.",
+        "commands, and they end with `os._exit` once their files are closed and their output "
+        "is flushed, without the interpreter's teardown. What remains is the interpreter and "
+        "the libraries the protocol needs: cryptography for keys and certificates, asn1crypto "
+        "for CMS and requests for HTTP. requests is the largest part, because it loads "
+        "http.client, ssl and email from the standard library. scepclient is a statically "
+        "linked Go binary and pays none of this.",
+        "",
+        "The two clients spend their time on different work: scepclient mostly on generating "
+        "the key, whose time varies widely from run to run, and pki-agent mostly on starting "
+        "Python and importing. The ratio therefore changes with the CPU and its load, from "
+        "one machine to another and from one run to the next, which is why the runs "
+        "alternate and the ratio below comes with a bootstrap interval.",
         "",
     ]
 
