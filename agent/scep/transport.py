@@ -99,8 +99,11 @@ class HTTPTransport:
     def _send(self, operation: str, method: str, target: str, body: bytes | None) -> Reply:
         headers = {"Content-Type": PKI_MESSAGE_TYPE} if body is not None else {}
         logger.debug("SCEP %s %s %s", method, operation, display_url(self.url))
+        # The hook reaches the requests that follow redirects too, because
+        # requests copies the hooks into each of them.
         request: requests.Request | requests.PreparedRequest = requests.Request(
-            method, target, data=body, headers=headers)
+            method, target, data=body, headers=headers,
+            hooks={"response": [_close_redirect]})
         url = self.url
         for _ in range(self.session.max_redirects + 1):
             response, content, proxy = self._exchange(operation, request, url)
@@ -132,12 +135,12 @@ class HTTPTransport:
                 request.url, {}, stream=True, verify=None, cert=None)
             # HTTPAdapter.send selects the proxy for the URL the same way.
             proxy = select_proxy(str(request.url), settings["proxies"])
-            # NOTE: for a redirect, Session.send reads the whole body itself,
-            # so MAX_REPLY_SIZE does not limit the body of a redirect.
             response = self.session.send(
                 request, allow_redirects=False, timeout=self.timeout, **settings)
             # The body is read through urllib3, whose errors requests does not wrap.
-            content = response.raw.read(MAX_REPLY_SIZE + 1, decode_content=True)
+            # A redirect's connection is closed already, and its body is never used.
+            content = b"" if response.is_redirect else response.raw.read(
+                MAX_REPLY_SIZE + 1, decode_content=True)
             response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = describe_failure(exc, url, *self.timeout, proxy=proxy)
@@ -191,3 +194,16 @@ class HTTPTransport:
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
+
+
+def _close_redirect(response: requests.Response, **_: object) -> None:
+    """Close the connection of a redirect before requests reads its body.
+
+    Session.send (requests 2.34) reads the whole body of a redirect, however
+    large, before it builds the request that follows it, and it runs the
+    response hooks first.
+    The transport needs only the Location header, and a closed connection
+    leaves nothing to read, so the next request opens a new connection.
+    """
+    if response.is_redirect:
+        response.raw.close()

@@ -18,13 +18,19 @@ class _Redirector:
     """A server that redirects ``/scep`` to `location` and replies to other paths itself.
 
     `location` defaults to ``/moved`` on the same server, with the request's
-    query appended.  The other paths reply with `status` and `body`, or with
-    the request method and body length when `body` is None.
+    query appended.  A redirect has a body of `redirect_body_size` zero bytes;
+    `redirect_body_sent` counts how many of them the client accepted before it
+    closed the connection, and `redirect_done` is set when a redirect reply ends.
+    The other paths reply with `status` and `body`, or with the request method
+    and body length when `body` is None.
     """
 
     def __init__(self, redirect_status: int) -> None:
         self.redirect_status = redirect_status
         self.location: str | None = None
+        self.redirect_body_size = 0
+        self.redirect_body_sent = 0
+        self.redirect_done = threading.Event()
         self.status = 200
         self.body: bytes | None = None
         self.requests: list[tuple[str, str, bytes]] = []
@@ -54,13 +60,27 @@ class _Redirector:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _redirect(self, location: str) -> None:
+                self.send_response(redirector.redirect_status)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", str(redirector.redirect_body_size))
+                self.end_headers()
+                chunk = bytes(64 * 1024)
+                try:
+                    while redirector.redirect_body_sent < redirector.redirect_body_size:
+                        self.wfile.write(chunk)
+                        redirector.redirect_body_sent += len(chunk)
+                except OSError:
+                    self.close_connection = True
+                finally:
+                    redirector.redirect_done.set()
+
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 redirector.requests.append((self.command, self.path, body))
                 path, _, query = self.path.partition("?")
                 if path == "/scep":
-                    location = redirector.location or f"/moved?{query}"
-                    self._reply(redirector.redirect_status, b"", {"Location": location})
+                    self._redirect(redirector.location or f"/moved?{query}")
                     return
                 reply = redirector.body
                 if reply is None:
@@ -130,6 +150,20 @@ def test_get_follows_redirects(redirector: _Redirector) -> None:
     assert reply.body == b"GET 0"
     assert reply.url == f"{redirector.base}/moved"
     assert redirector.requests[-1][:2] == ("GET", "/moved?operation=GetCACaps")
+
+
+@pytest.mark.parametrize("redirector", [302, 307], indirect=True)
+def test_redirect_body_is_not_read(redirector: _Redirector) -> None:
+    # Far more than the socket buffers of both ends can take in.
+    redirector.redirect_body_size = 256 * 1024 * 1024
+    transport = HTTPTransport(f"{redirector.base}/scep")
+
+    reply = transport.get("GetCACaps")
+
+    assert reply.body == b"GET 0"
+    assert reply.url == f"{redirector.base}/moved"
+    assert redirector.redirect_done.wait(30)
+    assert redirector.redirect_body_sent < 32 * 1024 * 1024
 
 
 @pytest.mark.parametrize("redirector", [302], indirect=True)
