@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn, TextIO
 
 from agent import __version__
 from agent.errors import AgentError
@@ -246,10 +246,15 @@ def console() -> None:
     interpreter's teardown, which frees every module and object one by one,
     would only add time.
 
-    SIGINT ends a command with one line and status 130.  Once ``serve`` runs
+    SIGINT ends a command with one line and status 130.  Output that is
+    still in the standard output buffer then is dropped, because a write that
+    SIGINT cut short may have sent part of it already.  Once ``serve`` runs
     its event loop, it handles SIGINT itself and stops cleanly with status 0.
     A closed standard output (EPIPE) ends a command silently with status 141,
-    and any other write error on it prints one line and gives status 1.
+    and any other write error on it prints one line and gives status 1.  A
+    standard input, output or error that is not open at all, as after
+    ``<&-``, ``>&-`` or ``2>&-``, is replaced by /dev/null, and the status
+    is unchanged.
 
     NOTE: a SIGINT that arrives before this function runs, while Python
     starts and imports this module, still ends with Python's traceback.
@@ -258,15 +263,18 @@ def console() -> None:
     one_shot = argv[:1] != ["serve"]
     if one_shot:
         gc.disable()
+    _replace_closed_streams()
+    interrupted = False
     try:
         install_stdout()
         status = _run_and_flush(argv)
     except KeyboardInterrupt:
         status = _exit_interrupted()
+        interrupted = True
     except StdoutError as exc:
         status = _exit_stdout_failed(exc)
     if one_shot:
-        _exit_without_teardown(status)
+        _exit_without_teardown(status, flush_stdout=not interrupted)
     # The final collection at exit then skips every object that is still alive.
     gc.freeze()
     sys.exit(status)
@@ -284,12 +292,32 @@ def _run_and_flush(argv: list[str]) -> int | str | None:
     return status
 
 
-def _exit_without_teardown(status: int | str | None) -> NoReturn:
-    try:
-        # Output that a Ctrl-C left in the buffer.
-        sys.stdout.flush()
-    except StdoutError as exc:
-        status = _exit_stdout_failed(exc)
+def _replace_closed_streams() -> None:
+    # Python sets sys.stdin, sys.stdout or sys.stderr to None when descriptor
+    # 0, 1 or 2 is closed.  /dev/null then takes that descriptor, so that no
+    # file the command opens later gets it and receives output by mistake.
+    if sys.stdin is None:
+        sys.stdin = _open_devnull(0, "r")
+    if sys.stdout is None:
+        sys.stdout = _open_devnull(1, "w")
+    if sys.stderr is None:
+        sys.stderr = _open_devnull(2, "w")
+
+
+def _open_devnull(descriptor: int, mode: Literal["r", "w"]) -> TextIO:
+    devnull = os.open(os.devnull, os.O_RDONLY if mode == "r" else os.O_WRONLY)
+    if devnull != descriptor:
+        os.dup2(devnull, descriptor)
+        os.close(devnull)
+    return open(descriptor, mode, closefd=False)
+
+
+def _exit_without_teardown(status: int | str | None, flush_stdout: bool) -> NoReturn:
+    if flush_stdout:
+        try:
+            sys.stdout.flush()
+        except StdoutError as exc:
+            status = _exit_stdout_failed(exc)
     if status is None:
         code = 0
     elif isinstance(status, int):

@@ -293,7 +293,12 @@ def run_enroll(
         "method": args.method,
     }
     request = prepare_enrollment(key, args.dn, sans, challenge, args.profile, args.cipher)
-    print(f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}")
+    # Flushed now: a CA may take long to reply, and after a Ctrl-C the
+    # transaction ID is what an operator asks the CA about.
+    print(
+        f"transactionID {request.transaction_id}, cipher {caps.choose_cipher(args.cipher)}",
+        flush=True,
+    )
     try:
         result = client.enroll(ca, caps, request)
     except CARejected as exc:

@@ -2,13 +2,18 @@
 
 The files are written in an order that never leaves a key.pem next to a
 cert.pem for another key: cert.pem is removed before key.pem is replaced.
+A Ctrl-C while they are written takes effect once all of them are written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,17 +116,18 @@ def save_issued(
     request are already there.  Without `chain_pem`, an older chain.pem is
     removed.
     """
-    if key_pem is not None:
-        _remove_file(directory, CERT_FILE)
-        write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
-    write_file(directory, CERT_FILE, certificate_pem, PUBLIC_MODE)
-    if chain_pem is None:
-        _remove_file(directory, CHAIN_FILE)
-    else:
-        write_file(directory, CHAIN_FILE, chain_pem, PUBLIC_MODE)
-    if state is not None:
-        _save_state(directory, state)
-    _remove_file(directory, PENDING_FILE)
+    with _sigint_deferred():
+        if key_pem is not None:
+            _remove_file(directory, CERT_FILE)
+            write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
+        write_file(directory, CERT_FILE, certificate_pem, PUBLIC_MODE)
+        if chain_pem is None:
+            _remove_file(directory, CHAIN_FILE)
+        else:
+            write_file(directory, CHAIN_FILE, chain_pem, PUBLIC_MODE)
+        if state is not None:
+            _save_state(directory, state)
+        _remove_file(directory, PENDING_FILE)
 
 
 def save_pending(
@@ -132,13 +138,39 @@ def save_pending(
     A certificate and chain of an earlier enrollment are removed first,
     because they do not match the new key.
     """
-    if key_pem is not None:
-        _remove_file(directory, CERT_FILE)
-        _remove_file(directory, CHAIN_FILE)
-        write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
-    if state is not None:
-        _save_state(directory, state)
-    write_file(directory, PENDING_FILE, pending_json.encode(), PRIVATE_MODE)
+    with _sigint_deferred():
+        if key_pem is not None:
+            _remove_file(directory, CERT_FILE)
+            _remove_file(directory, CHAIN_FILE)
+            write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
+        if state is not None:
+            _save_state(directory, state)
+        write_file(directory, PENDING_FILE, pending_json.encode(), PRIVATE_MODE)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back SIGINT until the block ends, then deliver it.
+
+    The CA has issued the certificate or stored the request by the time the
+    files are written, so a Ctrl-C in between would leave a key without its
+    certificate, or a pending request that ``scep poll`` cannot continue.
+    Only the main thread can set a handler, and SIGINT interrupts only the
+    main thread, so a save in another thread runs as it is.  So does a save
+    under a SIGINT handler that was not set from Python.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is None):
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _save_state(directory: Path, state: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -241,6 +241,104 @@ def test_sigint_during_import(silent_scep_url: tuple[str, socket.socket]) -> Non
 
     assert result.returncode == 130
     assert result.stderr == "pki-agent: interrupted\n"
+
+
+def close_descriptor(descriptor: int) -> Callable[[], None]:
+    # The same as '<&-', '>&-' or '2>&-' in a shell: Python then starts with
+    # sys.stdin, sys.stdout or sys.stderr set to None.
+    return lambda: os.close(descriptor)
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "expected_status"),
+    [(["--version"], "", 0), (["hash-password"], "s3cret\n", 0), (["hash-password"], "\n", 2)],
+)
+def test_closed_stderr_keeps_status(argv: list[str], stdin: str, expected_status: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", *argv], cwd=REPO_ROOT, input=stdin,
+        stdout=subprocess.PIPE, text=True, timeout=60, check=False,
+        preexec_fn=close_descriptor(2),
+    )
+
+    assert result.returncode == expected_status
+    assert result.stdout.startswith("pki-agent" if argv == ["--version"] else "")
+
+
+def test_closed_stdout_discards_output() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "--version"], cwd=REPO_ROOT,
+        stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+        preexec_fn=close_descriptor(1),
+    )
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_closed_stdin_reads_nothing() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "hash-password"], cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=60, check=False,
+        preexec_fn=close_descriptor(0),
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == "pki-agent: the password is empty\n"
+
+
+LINE_COUNT = 40
+LINE_LENGTH = 5000
+
+# The command prints more than a pipe holds (64 KiB on Linux), so the write
+# that fills the pipe blocks, and SIGINT cuts it short after a partial write.
+PRINTING_COMMAND = (
+    "import sys\n"
+    "from agent import cli\n"
+    "def main(argv):\n"
+    f"    for number in range({LINE_COUNT}):\n"
+    f"        print(f'{{number:04d}}' + 'x' * {LINE_LENGTH - 4})\n"
+    "    return 0\n"
+    "cli.main = main\n"
+    "sys.argv = ['pki-agent', 'scep', 'caps']\n"
+    "cli.console()\n"
+)
+
+
+def wait_until_blocked_on_pipe(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    wchan = ""
+    while time.monotonic() < deadline:
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+        if "pipe" in wchan:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never blocked on the pipe (wchan {wchan!r})")
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_sigint_in_blocked_write_keeps_prefix(unbuffered: str) -> None:
+    # The bytes of a write that SIGINT cut short reach the pipe, but the
+    # buffer above it still contains them, so flushing it would repeat them.
+    expected = "".join(
+        f"{number:04d}" + "x" * (LINE_LENGTH - 4) + "\n" for number in range(LINE_COUNT)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PRINTING_COMMAND], cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=restore_default_sigint,
+    )
+    try:
+        wait_until_blocked_on_pipe(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+
+    assert proc.returncode == 130
+    assert stderr == "pki-agent: interrupted\n"
+    assert expected.startswith(stdout), f"{len(stdout)} bytes, not a prefix of the output"
 
 
 # hash-password writes its line after main returns, and --help before argparse exits.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import signal
 import stat
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from agent.cli import main
 from agent.scep.attributes import PKIStatus
 from agent.scep.cacerts import fingerprint
+from tests.fixtures.agent import REPO_ROOT
 from tests.scep.conftest import PKIFactory, key_usage
 from tests.scep.mock_ca import MockCA, PKIRequest, Reply, serve
 
@@ -601,3 +606,34 @@ def test_method_option(mock_ca: MockCA, tmp_path: Path, method: str, expected: s
     operations = [r for r in mock_ca.requests if "operation=PKIOperation" in r.path]
     assert [r.method for r in operations] == [expected]
     assert mock_ca.pki_requests[-1].cipher == "aes128_cbc"
+
+
+def test_sigint_keeps_transaction_id(mock_ca: MockCA, tmp_path: Path) -> None:
+    received = threading.Event()
+    release = threading.Event()
+
+    def slow_reply(request: PKIRequest) -> Reply:
+        received.set()
+        release.wait(60)
+        return Reply(PKIStatus.FAILURE, fail_info="badRequest")
+
+    mock_ca.decide = slow_reply
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", *_enroll_argv(mock_ca, tmp_path / "out")],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": ""},
+        # A background job of a non-interactive shell starts with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert received.wait(60)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        release.set()
+        proc.kill()
+        proc.wait()
+
+    assert proc.returncode == 130
+    assert stdout.startswith("transactionID ")
+    assert stderr.endswith("pki-agent: interrupted\n")
