@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -197,21 +198,28 @@ def silent_scep_url() -> Iterator[tuple[str, socket.socket]]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}/scep", listener
 
 
-def test_sigint_while_waiting_for_server(silent_scep_url: tuple[str, socket.socket]) -> None:
-    url, listener = silent_scep_url
+@contextmanager
+def started(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """Start `args` in the checkout with SIGINT at its default; kill it on the way out."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agent", "scep", "caps", url, "--read-timeout", "60"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=restore_default_sigint,
+        args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, preexec_fn=restore_default_sigint,
     )
     try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigint_while_waiting_for_server(silent_scep_url: tuple[str, socket.socket]) -> None:
+    url, listener = silent_scep_url
+    command = [sys.executable, "-m", "agent", "scep", "caps", url, "--read-timeout", "60"]
+    with started(command) as proc:
         connection, _ = listener.accept()
         with connection:
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait()
 
     assert proc.returncode == 130
     assert stderr == "pki-agent: interrupted\n"
@@ -322,19 +330,11 @@ def test_sigint_in_blocked_write_keeps_prefix(unbuffered: str) -> None:
     expected = "".join(
         f"{number:04d}" + "x" * (LINE_LENGTH - 4) + "\n" for number in range(LINE_COUNT)
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PRINTING_COMMAND], cwd=REPO_ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=restore_default_sigint,
-    )
-    try:
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    with started([sys.executable, "-c", PRINTING_COMMAND], env) as proc:
         wait_until_blocked_on_pipe(proc.pid)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait()
 
     assert proc.returncode == 130
     assert stderr == "pki-agent: interrupted\n"
