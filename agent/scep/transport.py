@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
@@ -99,14 +100,16 @@ class HTTPTransport:
     def _send(self, operation: str, method: str, target: str, body: bytes | None) -> Reply:
         headers = {"Content-Type": PKI_MESSAGE_TYPE} if body is not None else {}
         logger.debug("SCEP %s %s %s", method, operation, display_url(self.url))
-        # The hook reaches the requests that follow redirects too, because
-        # requests copies the hooks into each of them.
+        # The redirects that the hook closed, the latest last.  The hook reaches
+        # the requests that follow redirects too, because requests copies the
+        # hooks into each of them.
+        redirects: list[requests.Response] = []
         request: requests.Request | requests.PreparedRequest = requests.Request(
             method, target, data=body, headers=headers,
-            hooks={"response": [_close_redirect]})
+            hooks={"response": [partial(_close_redirect, redirects)]})
         url = self.url
         for _ in range(self.session.max_redirects + 1):
-            response, content, proxy = self._exchange(operation, request, url)
+            response, content, proxy = self._exchange(operation, request, url, redirects)
             if response.next is None:
                 return self._reply(operation, response, content, url, proxy)
             request = self._follow(operation, response)
@@ -118,14 +121,17 @@ class HTTPTransport:
         )
 
     def _exchange(self, operation: str, request: requests.Request | requests.PreparedRequest,
-                  url: str) -> tuple[requests.Response, bytes, str | None]:
+                  url: str, redirects: list[requests.Response],
+                  ) -> tuple[requests.Response, bytes, str | None]:
         """Send one request without following a redirect, and read its body.
 
-        `url` is the server URL that the request goes to, for error text.
+        `url` is the server URL that the request goes to, for error text, and
+        `redirects` the list that the request's redirect hook appends to.
         Return the response, its body and the proxy URL that the request
         went through, or None for a direct connection.
         """
         proxy = None
+        redirects_before = len(redirects)
         try:
             if isinstance(request, requests.Request):
                 request = self.session.prepare_request(request)
@@ -139,12 +145,25 @@ class HTTPTransport:
                 request, allow_redirects=False, timeout=self.timeout, **settings)
             # The body is read through urllib3, whose errors requests does not wrap.
             # A redirect's connection is closed already, and its body is never used.
-            content = b"" if response.is_redirect else response.raw.read(
+            content = b"" if _is_followed_redirect(response) else response.raw.read(
                 MAX_REPLY_SIZE + 1, decode_content=True)
             response.close()
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             reason = describe_failure(exc, url, *self.timeout, proxy=proxy)
             raise TransportError(operation, self.url, reason) from exc
+        except ValueError as exc:
+            # urllib.parse raises it while requests builds the request that
+            # follows a redirect whose Location is not a valid URL, such as one
+            # with a port above 65535.
+            if len(redirects) == redirects_before:
+                raise
+            redirect = redirects[-1]
+            raise TransportError(
+                operation, self.url,
+                f"HTTP {redirect.status_code} from {display_url(url)} redirects to an "
+                f"invalid Location: {exc}",
+                status=redirect.status_code,
+            ) from exc
         return response, content, proxy
 
     def _follow(self, operation: str, response: requests.Response) -> requests.PreparedRequest:
@@ -196,14 +215,22 @@ class HTTPTransport:
         self.session.close()
 
 
-def _close_redirect(response: requests.Response, **_: object) -> None:
-    """Close the connection of a redirect before requests reads its body.
+def _is_followed_redirect(response: requests.Response) -> bool:
+    """Tell whether requests follows `response`: a redirect status with a Location."""
+    return response.is_redirect and bool(response.headers.get("Location"))
+
+
+def _close_redirect(
+    redirects: list[requests.Response], response: requests.Response, **_: object
+) -> None:
+    """Close the connection of a redirect before requests reads its body; add it to `redirects`.
 
     Session.send (requests 2.34) reads the whole body of a redirect, however
     large, before it builds the request that follows it, and it runs the
-    response hooks first.
-    The transport needs only the Location header, and a closed connection
-    leaves nothing to read, so the next request opens a new connection.
+    response hooks first.  The transport needs only the Location header, and a
+    closed connection leaves nothing to read, so the next request opens a new
+    connection.
     """
-    if response.is_redirect:
+    if _is_followed_redirect(response):
         response.raw.close()
+        redirects.append(response)

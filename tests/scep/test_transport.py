@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -218,3 +219,81 @@ def test_redirect_loop_stops(redirector: _Redirector) -> None:
 ])
 def test_server_url(url: str, expected: str) -> None:
     assert server_url(url) == expected
+
+
+def _reply_to_every_request(listener: socket.socket, reply: bytes) -> None:
+    """Send `reply` on each connection to `listener` once its request head has arrived."""
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                request += data
+            with contextlib.suppress(OSError):
+                connection.sendall(reply)
+
+
+@pytest.fixture
+def raw_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Yield host:port of a server on 127.0.0.1 that replies `request.param` to every request."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    thread = threading.Thread(target=_reply_to_every_request, args=(listener, request.param),
+                              daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    # Closing alone does not wake a thread that waits in accept().
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    thread.join()
+
+
+EMPTY_LOCATION = (b"HTTP/1.1 302 Found\r\nLocation: \r\nContent-Length: 33\r\n"
+                  b"Connection: close\r\n\r\nThe CA moved to /scep2, use that.")
+
+
+@pytest.mark.parametrize("raw_server", [EMPTY_LOCATION], indirect=True, ids=["empty"])
+def test_empty_location_is_status_error(raw_server: str) -> None:
+    transport = HTTPTransport(f"http://{raw_server}/scep", read_timeout=5)
+
+    with pytest.raises(TransportError) as caught:
+        transport.get("GetCACaps")
+
+    assert str(caught.value) == (
+        f"SCEP GetCACaps failed: HTTP 302 from http://{raw_server}/scep: "
+        "The CA moved to /scep2, use that.")
+
+
+INVALID_IPV6 = (b"HTTP/1.1 302 Found\r\nLocation: http://[::1/scep\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+PORT_OUT_OF_RANGE = (b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:99999/scep\r\n"
+                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    ("raw_server", "user", "detail"),
+    [
+        (INVALID_IPV6, "", "Invalid IPv6 URL"),
+        # With a user name and password in the URL, requests compares the
+        # ports of both URLs to decide whether to drop the Authorization header.
+        (PORT_OUT_OF_RANGE, "user:s3cret@", "Port out of range 0-65535"),
+    ],
+    indirect=["raw_server"],
+    ids=["ipv6", "port"],
+)
+def test_invalid_location_is_transport_error(raw_server: str, user: str, detail: str) -> None:
+    transport = HTTPTransport(f"http://{user}{raw_server}/scep", read_timeout=5)
+
+    with pytest.raises(TransportError) as caught:
+        transport.get("GetCACaps")
+
+    assert str(caught.value) == (
+        f"SCEP GetCACaps failed: HTTP 302 from http://{raw_server}/scep redirects to an "
+        f"invalid Location: {detail}")
+    assert caught.value.status == 302
+
