@@ -26,7 +26,7 @@ from agent.settings import (
     DEFAULT_USER,
     Settings,
 )
-from agent.stdout import StdoutError, install_stdout
+from agent.stdout import StdoutError, install_stdout, write_interrupted
 
 if TYPE_CHECKING:
     import asyncio
@@ -246,10 +246,12 @@ def console() -> None:
     interpreter's teardown, which frees every module and object one by one,
     would only add time.
 
-    SIGINT ends a command with one line and status 130.  Output that is
-    still in the standard output buffer then is dropped, because a write that
-    SIGINT cut short may have sent part of it already.  Once ``serve`` runs
-    its event loop, it handles SIGINT itself and stops cleanly with status 0.
+    SIGINT ends a command with one line and status 130, and the output in
+    the standard output buffer is written out.  When SIGINT ended a write to
+    standard output, part of it may have been sent already, so the buffer is
+    dropped instead.  The output then ends early but never repeats a part.
+    Once ``serve`` runs its event loop, it handles SIGINT itself and stops
+    cleanly with status 0.
     A closed standard output (EPIPE) ends a command silently with status 141,
     and any other write error on it prints one line and gives status 1.  A
     standard input, output or error that is not open at all, as after
@@ -264,17 +266,15 @@ def console() -> None:
     if one_shot:
         gc.disable()
     _replace_closed_streams()
-    interrupted = False
     try:
         install_stdout()
         status = _run_and_flush(argv)
     except KeyboardInterrupt:
         status = _exit_interrupted()
-        interrupted = True
     except StdoutError as exc:
         status = _exit_stdout_failed(exc)
     if one_shot:
-        _exit_without_teardown(status, flush_stdout=not interrupted)
+        _exit_without_teardown(status, flush_stdout=not write_interrupted())
     # The final collection at exit then skips every object that is still alive.
     gc.freeze()
     sys.exit(status)

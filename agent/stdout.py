@@ -14,10 +14,24 @@ class StdoutError(OSError):
     """Writing to standard output failed, for example on a closed pipe (EPIPE) or a full disk."""
 
 
+_write_interrupted = False
+
+
+def write_interrupted() -> bool:
+    """Tell whether KeyboardInterrupt ended a write to standard output.
+
+    The kernel may have taken part of that write already, but BufferedWriter
+    never learns how much, so it still contains those bytes, and flushing it
+    would send them a second time.
+    """
+    return _write_interrupted
+
+
 class _StdoutFile(io.FileIO):
     """The file descriptor of standard output, whose failed writes raise `StdoutError`."""
 
     def write(self, data: ReadableBuffer, /) -> int:
+        global _write_interrupted
         try:
             return super().write(data)
         except BlockingIOError:
@@ -26,6 +40,11 @@ class _StdoutFile(io.FileIO):
             raise
         except OSError as exc:
             raise StdoutError(exc.errno, exc.strerror) from exc
+        except KeyboardInterrupt:
+            # Python raises it after the system call returns, so the count of
+            # bytes written, if any, is lost.
+            _write_interrupted = True
+            raise
 
 
 def install_stdout() -> None:

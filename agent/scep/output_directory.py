@@ -2,7 +2,8 @@
 
 The files are written in an order that never leaves a key.pem next to a
 cert.pem for another key: cert.pem is removed before key.pem is replaced.
-A Ctrl-C while they are written takes effect once all of them are written.
+A Ctrl-C, SIGTERM or SIGHUP while they are written takes effect once all
+of them are written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ PENDING_FILE = "pending.json"
 PRIVATE_MODE = 0o600
 PUBLIC_MODE = 0o644
 
+
+# The signals that end a command, held back while the files are written.
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # The keys of state.json that scep poll reads; "method" is optional.
 _STATE_KEYS = ("url", "fingerprint", "fingerprint_alg")
@@ -116,7 +120,7 @@ def save_issued(
     request are already there.  Without `chain_pem`, an older chain.pem is
     removed.
     """
-    with _sigint_deferred():
+    with _signals_deferred():
         if key_pem is not None:
             _remove_file(directory, CERT_FILE)
             write_file(directory, KEY_FILE, key_pem, PRIVATE_MODE)
@@ -138,7 +142,7 @@ def save_pending(
     A certificate and chain of an earlier enrollment are removed first,
     because they do not match the new key.
     """
-    with _sigint_deferred():
+    with _signals_deferred():
         if key_pem is not None:
             _remove_file(directory, CERT_FILE)
             _remove_file(directory, CHAIN_FILE)
@@ -149,28 +153,36 @@ def save_pending(
 
 
 @contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold back SIGINT until the block ends, then deliver it.
+def _signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP until the block ends, then deliver them.
 
     The CA has issued the certificate or stored the request by the time the
-    files are written, so a Ctrl-C in between would leave a key without its
+    files are written, so a signal in between would leave a key without its
     certificate, or a pending request that ``scep poll`` cannot continue.
-    Only the main thread can set a handler, and SIGINT interrupts only the
-    main thread, so a save in another thread runs as it is.  So does a save
-    under a SIGINT handler that was not set from Python.
+    When the block raises, the signals are dropped, so that the caller
+    reports the failed write instead of the signal.
+
+    Only the main thread can set a handler, so a save in another thread is
+    not protected; the CLI saves in its main thread.  A signal that is
+    ignored, or whose handler was not set from Python, keeps its disposition.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is None):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    previous: dict[signal.Signals, Any] = {}
+    for deferred in _DEFERRED_SIGNALS:
+        handler = signal.getsignal(deferred)
+        if handler is not None and handler != signal.SIG_IGN:
+            previous[deferred] = signal.signal(
+                deferred, lambda number, frame: received.append(number))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            signal.raise_signal(signal.SIGINT)
+        for deferred, handler in previous.items():
+            signal.signal(deferred, handler)
+    for number in dict.fromkeys(received):
+        signal.raise_signal(number)
 
 
 def _save_state(directory: Path, state: dict[str, Any]) -> None:

@@ -341,6 +341,35 @@ def test_sigint_in_blocked_write_keeps_prefix(unbuffered: str) -> None:
     assert expected.startswith(stdout), f"{len(stdout)} bytes, not a prefix of the output"
 
 
+# Two lines stay in the buffer of the pipe while the command waits for SIGINT.
+WAITING_COMMAND = (
+    "import sys, time\n"
+    "from agent import cli\n"
+    "def main(argv):\n"
+    "    print('first')\n"
+    "    print('second')\n"
+    "    print('ready', file=sys.stderr, flush=True)\n"
+    "    time.sleep(60)\n"
+    "    return 0\n"
+    "cli.main = main\n"
+    "sys.argv = ['pki-agent', 'scep', 'caps']\n"
+    "cli.console()\n"
+)
+
+
+def test_sigint_between_writes_keeps_output() -> None:
+    env = {**os.environ, "PYTHONUNBUFFERED": ""}
+    with started([sys.executable, "-c", WAITING_COMMAND], env) as proc:
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == "ready\n"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130
+    assert stderr == "pki-agent: interrupted\n"
+    assert stdout == "first\nsecond\n"
+
+
 # hash-password writes its line after main returns, and --help before argparse exits.
 STDOUT_COMMANDS = [["hash-password"], ["scep", "--help"]]
 

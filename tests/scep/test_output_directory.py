@@ -1,8 +1,11 @@
-"""Saving the files of ``pki-agent scep enroll`` and ``poll`` while SIGINT arrives."""
+"""Saving the files of ``pki-agent scep enroll`` and ``poll`` while a signal arrives."""
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from agent.scep.output_directory import (
     KEY_FILE,
     PENDING_FILE,
     STATE_FILE,
+    OutputDirectoryError,
     save_issued,
     save_pending,
 )
@@ -21,41 +25,98 @@ from agent.scep.output_directory import (
 STATE = {"url": "http://127.0.0.1:1/scep", "fingerprint": "00", "fingerprint_alg": "sha256"}
 
 
+class Delivered(Exception):
+    """Raised by the test's handler when a held-back signal arrives."""
+
+
 @pytest.fixture
-def sigint_after_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the process send itself SIGINT right after key.pem is written."""
+def raising_handlers() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP raise `Delivered` instead of ending pytest."""
+
+    def deliver(number: int, frame: object) -> None:
+        raise Delivered(signal.Signals(number).name)
+
+    numbers = (signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.signal(number, deliver) for number in numbers}
+    yield
+    for number, handler in previous.items():
+        signal.signal(number, handler)
+
+
+def interrupt_after_key(
+    monkeypatch: pytest.MonkeyPatch, number: int, fail_on: str | None = None
+) -> None:
+    """Make the process send itself `number` right after key.pem is written.
+
+    The write of `fail_on` then fails with ENOSPC.
+    """
     write_file = output_directory.write_file
 
-    def write_then_interrupt(directory: Path, name: str, data: bytes, mode: int) -> None:
+    def write(directory: Path, name: str, data: bytes, mode: int) -> None:
+        if name == fail_on:
+            reason = f"cannot write {name}: {os.strerror(errno.ENOSPC)}"
+            raise OutputDirectoryError(directory, reason)
         write_file(directory, name, data, mode)
         if name == KEY_FILE:
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(number)
 
-    monkeypatch.setattr(output_directory, "write_file", write_then_interrupt)
+    monkeypatch.setattr(output_directory, "write_file", write)
 
 
-@pytest.mark.usefixtures("sigint_after_key")
-def test_sigint_during_save_issued(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt):
+def names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
+@pytest.mark.usefixtures("raising_handlers")
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Delivered), (signal.SIGHUP, Delivered)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
+def test_signal_during_save_issued(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, number: int, expected: type[BaseException]
+) -> None:
+    interrupt_after_key(monkeypatch, number)
+
+    with pytest.raises(expected):
         save_issued(tmp_path, b"key", b"cert", b"chain", STATE)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [KEY_FILE, CERT_FILE, CHAIN_FILE, STATE_FILE])
+    assert names(tmp_path) == sorted([KEY_FILE, CERT_FILE, CHAIN_FILE, STATE_FILE])
     assert (tmp_path / CERT_FILE).read_bytes() == b"cert"
 
 
-@pytest.mark.usefixtures("sigint_after_key")
-def test_sigint_during_save_pending(tmp_path: Path) -> None:
+def test_sigint_during_save_pending(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    interrupt_after_key(monkeypatch, signal.SIGINT)
+
     with pytest.raises(KeyboardInterrupt):
         save_pending(tmp_path, b"key", '{"transaction_id": "1"}', STATE)
 
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
-        [KEY_FILE, STATE_FILE, PENDING_FILE])
+    assert names(tmp_path) == sorted([KEY_FILE, STATE_FILE, PENDING_FILE])
 
 
-def test_save_restores_sigint_handler(tmp_path: Path) -> None:
-    before = signal.getsignal(signal.SIGINT)
+def test_failed_save_reports_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    interrupt_after_key(monkeypatch, signal.SIGINT, fail_on=CERT_FILE)
+
+    with pytest.raises(OutputDirectoryError, match=r"cannot write cert\.pem"):
+        save_issued(tmp_path, b"key", b"cert", None, STATE)
+
+
+def test_ignored_sigint_stays_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    interrupt_after_key(monkeypatch, signal.SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        save_issued(tmp_path, b"key", b"cert", None, STATE)
+        handler = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    assert handler == signal.SIG_IGN
+    assert names(tmp_path) == sorted([KEY_FILE, CERT_FILE, STATE_FILE])
+
+
+def test_save_restores_handlers(tmp_path: Path) -> None:
+    before = {number: signal.getsignal(number) for number in output_directory._DEFERRED_SIGNALS}
 
     save_issued(tmp_path, b"key", b"cert", None, STATE)
 
-    assert signal.getsignal(signal.SIGINT) is before
+    assert {number: signal.getsignal(number) for number in before} == before
