@@ -6,6 +6,7 @@ lets a caller import the rest of the client and talk to the server meanwhile.
 
 from __future__ import annotations
 
+import signal
 import threading
 from concurrent.futures import Future
 
@@ -34,6 +35,9 @@ def generate_key_in_background(key_size: int = 2048) -> Future[rsa.RSAPrivateKey
     future.set_running_or_notify_cancel()
 
     def work() -> None:
+        # Signals go to the main thread, which handles them and can hold them
+        # back while it writes files.
+        signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
             future.set_result(generate_key(key_size))
         except BaseException as exc:  # the caller sees it from result()

@@ -154,35 +154,33 @@ def save_pending(
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT, SIGTERM and SIGHUP until the block ends, then deliver them.
+    """Block SIGINT, SIGTERM and SIGHUP until the block ends, then let them through.
 
     The CA has issued the certificate or stored the request by the time the
     files are written, so a signal in between would leave a key without its
     certificate, or a pending request that ``scep poll`` cannot continue.
-    When the block raises, the signals are dropped, so that the caller
-    reports the failed write instead of the signal.
+    The kernel keeps the signals pending and delivers all of them when the
+    mask is restored.  When the block raises, they are discarded instead, so
+    that the caller reports the failed write rather than the signal.
 
-    Only the main thread can set a handler, so a save in another thread is
-    not protected; the CLI saves in its main thread.  A signal that is
-    ignored, or whose handler was not set from Python, keeps its disposition.
+    A signal mask belongs to one thread, and the kernel gives a signal to
+    any thread that does not block it.  The CLI saves in its main thread,
+    and its only other thread, the key generator, blocks all signals.  A
+    save in another thread is not protected.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    previous: dict[signal.Signals, Any] = {}
-    for deferred in _DEFERRED_SIGNALS:
-        handler = signal.getsignal(deferred)
-        if handler is not None and handler != signal.SIG_IGN:
-            previous[deferred] = signal.signal(
-                deferred, lambda number, frame: received.append(number))
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
     try:
         yield
+    except BaseException:
+        blocked_here = set(_DEFERRED_SIGNALS) - previous
+        while blocked_here and signal.sigtimedwait(blocked_here, 0) is not None:
+            pass
+        raise
     finally:
-        for deferred, handler in previous.items():
-            signal.signal(deferred, handler)
-    for number in dict.fromkeys(received):
-        signal.raise_signal(number)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _save_state(directory: Path, state: dict[str, Any]) -> None:

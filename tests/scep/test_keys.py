@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -81,3 +82,16 @@ print(json.dumps({{"status": status, **seen}}))
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"status": 1, "size": 3072, "loaded": []}
     assert not (tmp_path / "out" / "key.pem").exists()
+
+
+def test_background_key_thread_blocks_signals(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The thread's own signal mask, returned in place of the key.
+    def mask_of_thread(key_size: int) -> set[signal.Signals]:
+        return signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    monkeypatch.setattr(keys, "generate_key", mask_of_thread)
+
+    mask = generate_key_in_background(2048).result(timeout=60)
+
+    assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= mask
+

@@ -114,9 +114,34 @@ def test_ignored_sigint_stays_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert names(tmp_path) == sorted([KEY_FILE, CERT_FILE, STATE_FILE])
 
 
-def test_save_restores_handlers(tmp_path: Path) -> None:
-    before = {number: signal.getsignal(number) for number in output_directory._DEFERRED_SIGNALS}
+def test_sigint_then_sigterm_both_delivered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    delivered: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: delivered.append(number))
+    write_file = output_directory.write_file
+
+    def write(directory: Path, name: str, data: bytes, mode: int) -> None:
+        write_file(directory, name, data, mode)
+        if name == KEY_FILE:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(output_directory, "write_file", write)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            save_issued(tmp_path, b"key", b"cert", None, STATE)
+        # Python runs the handler of a signal still pending at its next check.
+        signal.getsignal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    assert delivered == [signal.SIGTERM]
+
+
+def test_save_restores_signal_mask(tmp_path: Path) -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
     save_issued(tmp_path, b"key", b"cert", None, STATE)
 
-    assert {number: signal.getsignal(number) for number in before} == before
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
