@@ -15,7 +15,7 @@ from requests.utils import select_proxy
 from agent.scep.algorithms import CONNECT_TIMEOUT, READ_TIMEOUT
 from agent.scep.errors import TransportError
 from agent.scep.http_session import new_session
-from agent.scep.transport_errors import describe_failure, describe_status
+from agent.scep.transport_errors import describe_failure, describe_status, printable
 from agent.scep.urls import display_url
 
 logger = logging.getLogger(__name__)
@@ -24,6 +24,9 @@ PKI_MESSAGE_TYPE = "application/x-pki-message"
 
 # Bodies above this size are cut off; no SCEP reply comes near it.
 MAX_REPLY_SIZE = 4 * 1024 * 1024
+
+# A Location longer than this is cut in error messages.
+_MAX_LOCATION_TEXT = 120
 
 # The query parameters that `operation_url` adds to the server URL.
 _SCEP_PARAMETERS = ("operation", "message")
@@ -154,14 +157,18 @@ class HTTPTransport:
         except ValueError as exc:
             # urllib.parse raises it while requests builds the request that
             # follows a redirect whose Location is not a valid URL, such as one
-            # with a port above 65535.
+            # with a port above 65535.  Its text may quote the whole host part,
+            # password included, so the message shows the Location instead.
             if len(redirects) == redirects_before:
                 raise
             redirect = redirects[-1]
+            location = printable(display_url(redirect.headers["Location"]))
+            if len(location) > _MAX_LOCATION_TEXT:
+                location = location[:_MAX_LOCATION_TEXT] + "..."
             raise TransportError(
                 operation, self.url,
                 f"HTTP {redirect.status_code} from {display_url(url)} redirects to an "
-                f"invalid Location: {exc}",
+                f"invalid URL: {location}",
                 status=redirect.status_code,
             ) from exc
         return response, content, proxy

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from agent.scep.urls import display_url
+from agent.scep.urls import display_url, url_userinfo
 
 # Cut the first line of an error body here, so a status message stays one short line.
 MAX_BODY_EXCERPT = 120
@@ -36,8 +36,8 @@ def host_port(url: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return url
-    host = parts.hostname or url
+        return display_url(url)
+    host = parts.hostname or display_url(url)
     if port is None:
         port = 443 if parts.scheme == "https" else 80
     if ":" in host:
@@ -47,12 +47,12 @@ def host_port(url: str) -> str:
 
 def _hostname(url: str) -> str:
     try:
-        return urlsplit(url).hostname or url
+        return urlsplit(url).hostname or display_url(url)
     except ValueError:
-        return url
+        return display_url(url)
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """Replace characters that are not printable, such as terminal escapes, with "?"."""
     return "".join(char if char.isprintable() else "?" for char in text)
 
@@ -73,7 +73,7 @@ def describe_status(status: int, url: str, body: bytes, proxy: str | None = None
         else:
             source += f" (through proxy {host_port(proxy)})"
     lines = body.decode("utf-8", "replace").splitlines()
-    first = _printable(next((line.strip() for line in lines if line.strip()), ""))
+    first = printable(next((line.strip() for line in lines if line.strip()), ""))
     if not first:
         return f"HTTP {status} from {source} with an empty body"
     if len(first) > MAX_BODY_EXCERPT:
@@ -163,7 +163,7 @@ def _detail(exc: BaseException) -> str:
     A refused tunnel gives the proxy's status line, such as ``HTTP 403 Forbidden``.
     """
     if _is_tunnel_refusal(exc):
-        return "HTTP " + _printable(str(exc).removeprefix(_TUNNEL_FAILED))
+        return "HTTP " + printable(str(exc).removeprefix(_TUNNEL_FAILED))
     short = getattr(exc, "strerror", None) or getattr(exc, "reason", None)
     if isinstance(short, str) and short:
         return short
@@ -212,8 +212,5 @@ def _describe_cause(chain: list[BaseException],
 
 def _redact(text: str, url: str) -> str:
     """Remove the URL's user name and password from `text`, which may quote the URL."""
-    try:
-        userinfo = urlsplit(url).netloc.rpartition("@")[0]
-    except ValueError:
-        return text
+    userinfo = url_userinfo(url)
     return text.replace(f"{userinfo}@", "") if userinfo else text

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+
+# The scheme and authority of a URL, found by text alone, so that a URL that
+# urllib.parse rejects, such as one with an unclosed IPv6 bracket, still
+# shows without its user name and password.  The authority ends where the
+# path, query or fragment starts, as in urllib.parse.urlsplit.
+_AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<authority>[^/?#]*)")
+
+
+def url_userinfo(url: str) -> str:
+    """Return the user name and password of `url`: its authority up to the last "@", or ""."""
+    match = _AUTHORITY.match(url)
+    if match is None:
+        return ""
+    return match["authority"].rpartition("@")[0]
 
 
 def display_url(url: str) -> str:
     """Return `url` without a user name and password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    match = _AUTHORITY.match(url)
+    if match is None or "@" not in match["authority"]:
         return url
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    host = match["authority"].rpartition("@")[2]
+    return url[: match.start("authority")] + host + url[match.end("authority") :]

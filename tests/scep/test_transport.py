@@ -273,20 +273,27 @@ INVALID_IPV6 = (b"HTTP/1.1 302 Found\r\nLocation: http://[::1/scep\r\n"
                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 PORT_OUT_OF_RANGE = (b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:99999/scep\r\n"
                      b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+# A host with terminal escapes and a fullwidth solidus (U+FF0F), which fails
+# urllib.parse's NFKC check, whose error text quotes the password.
+NFKC_HOST = ("HTTP/1.1 302 Found\r\nLocation: http://user:s3cret@a\x1bc\x07\uff0fx/scep\r\n"
+             "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
 
 
 @pytest.mark.parametrize(
-    ("raw_server", "user", "detail"),
+    ("raw_server", "user", "location"),
     [
-        (INVALID_IPV6, "", "Invalid IPv6 URL"),
+        (INVALID_IPV6, "", "http://[::1/scep"),
         # With a user name and password in the URL, requests compares the
         # ports of both URLs to decide whether to drop the Authorization header.
-        (PORT_OUT_OF_RANGE, "user:s3cret@", "Port out of range 0-65535"),
+        (PORT_OUT_OF_RANGE, "user:s3cret@", "http://127.0.0.1:99999/scep"),
+        # http.client decodes header bytes as Latin-1, so U+FF0F arrives as
+        # "\u00ef\u00bc\x8f", and the message shows its control characters as "?".
+        (NFKC_HOST, "", "http://a?c?\u00ef\u00bc?x/scep"),
     ],
     indirect=["raw_server"],
-    ids=["ipv6", "port"],
+    ids=["ipv6", "port", "nfkc"],
 )
-def test_invalid_location_is_transport_error(raw_server: str, user: str, detail: str) -> None:
+def test_invalid_location_is_transport_error(raw_server: str, user: str, location: str) -> None:
     transport = HTTPTransport(f"http://{user}{raw_server}/scep", read_timeout=5)
 
     with pytest.raises(TransportError) as caught:
@@ -294,6 +301,5 @@ def test_invalid_location_is_transport_error(raw_server: str, user: str, detail:
 
     assert str(caught.value) == (
         f"SCEP GetCACaps failed: HTTP 302 from http://{raw_server}/scep redirects to an "
-        f"invalid Location: {detail}")
+        f"invalid URL: {location}")
     assert caught.value.status == 302
-

@@ -112,6 +112,9 @@ def test_status_text_escapes_control_characters() -> None:
 @pytest.mark.parametrize(("url", "expected"), [
     ("http://admin:s3cret@ca.example.test:8080/scep", "http://ca.example.test:8080/scep"),
     ("http://ca.example.test/scep?x=1", "http://ca.example.test/scep?x=1"),
+    # urlsplit rejects these two.
+    ("http://admin:s3cret@[::1/scep?a=b@c", "http://[::1/scep?a=b@c"),
+    ("http://admin:s3cret@a\uff0fb", "http://a\uff0fb"),
 ])
 def test_display_url_drops_credentials(url: str, expected: str) -> None:
     assert display_url(url) == expected
