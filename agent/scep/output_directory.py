@@ -171,8 +171,12 @@ def _signals_deferred() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
+    # Read the mask apart from changing it.  A handler of a signal that arrived
+    # just before may raise when pthread_sigmask returns, and the try block
+    # must already be in force then to restore the mask.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED_SIGNALS)
         yield
     except BaseException:
         blocked_here = set(_DEFERRED_SIGNALS) - previous

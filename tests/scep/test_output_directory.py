@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -145,3 +145,27 @@ def test_save_restores_signal_mask(tmp_path: Path) -> None:
     save_issued(tmp_path, b"key", b"cert", None, STATE)
 
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+
+
+def test_interrupt_while_blocking_restores_mask(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # pthread_sigmask runs the handler of a signal that arrived just before
+    # it, so KeyboardInterrupt can come right after the signals are blocked.
+    real_sigmask = signal.pthread_sigmask
+
+    def block_then_interrupt(how: int, mask: Iterable[int]) -> set[signal.Signals]:
+        mask = list(mask)
+        previous = real_sigmask(how, mask)
+        if how == signal.SIG_BLOCK and mask:
+            raise KeyboardInterrupt
+        return previous
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    monkeypatch.setattr(signal, "pthread_sigmask", block_then_interrupt)
+
+    with pytest.raises(KeyboardInterrupt):
+        save_issued(tmp_path, b"key", b"cert", None, STATE)
+
+    assert real_sigmask(signal.SIG_BLOCK, []) == before
+
