@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from agent.scep.urls import display_url
+from agent.scep.urls import display_url, url_userinfo
 
 MAX_TIMEOUT = 86400.0
 """Maximum --connect-timeout and --read-timeout, in seconds.
@@ -34,18 +34,27 @@ def scep_url(text: str) -> str:
     requests reports other URLs with messages that name neither the URL as
     typed nor the expected form.
     """
+    shown = display_url(text)
     try:
         parts = urlsplit(text)
-    except ValueError as exc:  # a malformed [IPv6] host
-        raise argparse.ArgumentTypeError(f"invalid SCEP URL {text!r}: {exc}; {URL_FORM}") from exc
+    except ValueError as exc:  # such as a malformed [IPv6] host
+        # The text of an NFKC failure quotes the whole host part.
+        userinfo = url_userinfo(text)
+        reason = str(exc).replace(f"{userinfo}@", "") if userinfo else str(exc)
+        raise argparse.ArgumentTypeError(
+            f"invalid SCEP URL {shown!r}: {reason}; {URL_FORM}") from exc
     problem = _url_problem(text, parts)
     if problem is not None:
-        message = f"invalid SCEP URL {display_url(text)!r}: {problem}; {URL_FORM}"
+        message = f"invalid SCEP URL {shown!r}: {problem}; {URL_FORM}"
         raise argparse.ArgumentTypeError(message)
     return text
 
 
 def _url_problem(text: str, parts: SplitResult) -> str | None:
+    if any(char.isspace() or not char.isprintable() for char in text):
+        # urlsplit drops tabs and line breaks, so a pasted URL could differ
+        # from what is sent without any sign of it.
+        return "it contains a space or control character"
     if "://" not in text or not parts.scheme:
         return "the scheme is missing"
     if parts.scheme.lower() not in ("http", "https"):

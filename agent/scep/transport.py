@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import unicodedata
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -162,7 +164,7 @@ class HTTPTransport:
             if len(redirects) == redirects_before:
                 raise
             redirect = redirects[-1]
-            location = printable(display_url(redirect.headers["Location"]))
+            location = printable(display_url(_location_as_requests_reads_it(redirect)))
             if len(location) > _MAX_LOCATION_TEXT:
                 location = location[:_MAX_LOCATION_TEXT] + "..."
             raise TransportError(
@@ -220,6 +222,19 @@ class HTTPTransport:
     def close(self) -> None:
         """Close the HTTP session."""
         self.session.close()
+
+
+def _location_as_requests_reads_it(response: requests.Response) -> str:
+    """Return the Location of `response` as requests and urllib.parse read it.
+
+    http.client decodes header bytes as Latin-1, and requests decodes them
+    again as UTF-8.  urllib.parse then applies NFKC to the host part, which
+    turns a fullwidth "@" into "@".
+    """
+    location = response.headers["Location"]
+    with contextlib.suppress(UnicodeError):  # not UTF-8: keep the Latin-1 text
+        location = location.encode("latin-1").decode("utf-8")
+    return unicodedata.normalize("NFKC", location)
 
 
 def _is_followed_redirect(response: requests.Response) -> bool:

@@ -45,6 +45,15 @@ def host_port(url: str) -> str:
     return f"{host}:{port}"
 
 
+def _proxy_url(proxy: str) -> str:
+    """Return `proxy` with "//" before a proxy set without a scheme, such as ``user:pw@host:3128``.
+
+    urlsplit reads the host and the user name and password of such a proxy
+    only after a "//".
+    """
+    return proxy if "//" in proxy else "//" + proxy
+
+
 def _hostname(url: str) -> str:
     try:
         return urlsplit(url).hostname or display_url(url)
@@ -68,6 +77,7 @@ def describe_status(status: int, url: str, body: bytes, proxy: str | None = None
     """
     source = display_url(url)
     if proxy is not None:
+        proxy = _proxy_url(proxy)
         if status == _PROXY_AUTHENTICATION_REQUIRED:
             source = f"proxy {host_port(proxy)}"
         else:
@@ -182,6 +192,8 @@ def describe_failure(exc: BaseException, url: str, connect_timeout: float,
     """
     chain = list(_chain(exc))
     timeouts = {"connect": connect_timeout, "read": read_timeout}
+    if proxy is not None:
+        proxy = _proxy_url(proxy)
     if proxy is not None and any(_is_proxy_failure(item) for item in chain):
         text = _describe_cause(chain, _PROXY_CAUSES, "request through {host} failed",
                                proxy, timeouts, "proxy ")
@@ -213,4 +225,7 @@ def _describe_cause(chain: list[BaseException],
 def _redact(text: str, url: str) -> str:
     """Remove the URL's user name and password from `text`, which may quote the URL."""
     userinfo = url_userinfo(url)
-    return text.replace(f"{userinfo}@", "") if userinfo else text
+    if not userinfo:
+        return text
+    # The text may quote the URL as given, with characters that urlsplit ignores.
+    return text.replace(url, display_url(url)).replace(f"{userinfo}@", "")

@@ -11,16 +11,31 @@ import re
 _AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//(?P<authority>[^/?#]*)")
 
 
+# The characters that urllib.parse.urlsplit removes before it parses:
+# leading C0 control characters and spaces, and tabs and line breaks anywhere.
+_LEADING_JUNK = "".join(chr(code) for code in range(0x21))
+_REMOVED = str.maketrans("", "", "\t\r\n")
+
+
+def _as_parsed(url: str) -> str:
+    return url.lstrip(_LEADING_JUNK).translate(_REMOVED)
+
+
 def url_userinfo(url: str) -> str:
-    """Return the user name and password of `url`: its authority up to the last "@", or ""."""
-    match = _AUTHORITY.match(url)
+    """Return the user name and password of `url`, its authority up to the last "@", or ""."""
+    match = _AUTHORITY.match(_as_parsed(url))
     if match is None:
         return ""
     return match["authority"].rpartition("@")[0]
 
 
 def display_url(url: str) -> str:
-    """Return `url` without a user name and password, for messages and logs."""
+    """Return `url` without a user name and password, for messages and logs.
+
+    The result also lacks what urlsplit ignores: leading spaces and control
+    characters, and tabs and line breaks anywhere.
+    """
+    url = _as_parsed(url)
     match = _AUTHORITY.match(url)
     if match is None or "@" not in match["authority"]:
         return url

@@ -341,12 +341,32 @@ def test_url_usage_error(
     assert "expected http:// or https://, a host" in err
 
 
-def test_url_error_hides_password(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["scep", "caps", "http://user:secret@127.0.0.1:99999/scep"])
+@pytest.mark.parametrize(
+    ("url", "shown", "problem"),
+    [
+        ("http://user:secret@127.0.0.1:99999/scep", "http://127.0.0.1:99999/scep",
+         "the port is not a number from 1 to 65535"),
+        ("http://user:secret@[::1/scep", "http://[::1/scep", "Invalid IPv6 URL"),
+        # urlsplit drops the tab and would read the URL with its password.
+        ("http:/\t/user:secret@127.0.0.1/scep", "http://127.0.0.1/scep",
+         "it contains a space or control character"),
+        (" http://user:secret@127.0.0.1/scep", "http://127.0.0.1/scep",
+         "it contains a space or control character"),
+        # The fullwidth solidus (U+FF0F) fails urllib.parse's NFKC check.
+        ("http://user:secret@a\uff0fb/scep", "http://a\uff0fb/scep",
+         "netloc 'a\uff0fb' contains invalid characters under NFKC normalization"),
+    ],
+    ids=["port", "ipv6", "tab", "space", "nfkc"],
+)
+def test_url_error_hides_password(
+    url: str, shown: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["scep", "caps", url])
 
+    assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert "'http://127.0.0.1:99999/scep'" in err
+    assert f"invalid SCEP URL {shown!r}: {problem}" in err
     assert "secret" not in err
 
 

@@ -275,6 +275,9 @@ PORT_OUT_OF_RANGE = (b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:99999/sc
                      b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 # A host with terminal escapes and a fullwidth solidus (U+FF0F), which fails
 # urllib.parse's NFKC check, whose error text quotes the password.
+# A fullwidth "@" (U+FF20), which NFKC turns into "@".
+FULLWIDTH_AT = ("HTTP/1.1 302 Found\r\nLocation: http://user:s3cret\uff20127.0.0.1/scep\r\n"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
 NFKC_HOST = ("HTTP/1.1 302 Found\r\nLocation: http://user:s3cret@a\x1bc\x07\uff0fx/scep\r\n"
              "Content-Length: 0\r\nConnection: close\r\n\r\n").encode()
 
@@ -286,12 +289,13 @@ NFKC_HOST = ("HTTP/1.1 302 Found\r\nLocation: http://user:s3cret@a\x1bc\x07\uff0
         # With a user name and password in the URL, requests compares the
         # ports of both URLs to decide whether to drop the Authorization header.
         (PORT_OUT_OF_RANGE, "user:s3cret@", "http://127.0.0.1:99999/scep"),
-        # http.client decodes header bytes as Latin-1, so U+FF0F arrives as
-        # "\u00ef\u00bc\x8f", and the message shows its control characters as "?".
-        (NFKC_HOST, "", "http://a?c?\u00ef\u00bc?x/scep"),
+        # The message shows the Location as urllib.parse reads it, after NFKC,
+        # with control characters as "?".
+        (NFKC_HOST, "", "http://a?c?/x/scep"),
+        (FULLWIDTH_AT, "", "http://127.0.0.1/scep"),
     ],
     indirect=["raw_server"],
-    ids=["ipv6", "port", "nfkc"],
+    ids=["ipv6", "port", "nfkc", "fullwidth-at"],
 )
 def test_invalid_location_is_transport_error(raw_server: str, user: str, location: str) -> None:
     transport = HTTPTransport(f"http://{user}{raw_server}/scep", read_timeout=5)

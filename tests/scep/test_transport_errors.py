@@ -115,6 +115,10 @@ def test_status_text_escapes_control_characters() -> None:
     # urlsplit rejects these two.
     ("http://admin:s3cret@[::1/scep?a=b@c", "http://[::1/scep?a=b@c"),
     ("http://admin:s3cret@a\uff0fb", "http://a\uff0fb"),
+    # urlsplit ignores leading spaces and control characters, and tabs and
+    # line breaks anywhere.
+    ("ht\ttp://admin:s3cret@ca.example.test/scep", "http://ca.example.test/scep"),
+    (" \x01http:/\n/admin:s3cret@ca.example.test/scep", "http://ca.example.test/scep"),
 ])
 def test_display_url_drops_credentials(url: str, expected: str) -> None:
     assert display_url(url) == expected
@@ -488,3 +492,15 @@ def test_tunnelled_reply_names_server(proxy_environment: pytest.MonkeyPatch, pki
         thread.join()
 
     assert str(caught.value) == f"SCEP GetCACert failed: HTTP 403 from {url}: denied by the server"
+
+
+def test_schemeless_proxy_hides_password() -> None:
+    # requests reads a proxy without a scheme, as curl does, as http://.
+    exc = requests.exceptions.ProxyError("Unable to connect to proxy")
+
+    text = describe_failure(exc, "http://ca.example.test/scep", 5.0, 30.0,
+                            proxy="user:s3cret@127.0.0.1:3128")
+
+    assert "s3cret" not in text
+    assert "127.0.0.1:3128" in text
+
