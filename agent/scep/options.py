@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from agent.scep.urls import display_url, url_userinfo
+from agent.scep.urls import display_url, redact_userinfo
 
 MAX_TIMEOUT = 86400.0
 """Maximum --connect-timeout and --read-timeout, in seconds.
@@ -34,18 +34,17 @@ def scep_url(text: str) -> str:
     requests reports other URLs with messages that name neither the URL as
     typed nor the expected form.
     """
-    shown = display_url(text)
+    redacted = display_url(text)
     try:
         parts = urlsplit(text)
     except ValueError as exc:  # such as a malformed [IPv6] host
         # The text of an NFKC failure quotes the whole host part.
-        userinfo = url_userinfo(text)
-        reason = str(exc).replace(f"{userinfo}@", "") if userinfo else str(exc)
+        reason = redact_userinfo(str(exc), text)
         raise argparse.ArgumentTypeError(
-            f"invalid SCEP URL {shown!r}: {reason}; {URL_FORM}") from exc
+            f"invalid SCEP URL {redacted!r}: {reason}; {URL_FORM}") from exc
     problem = _url_problem(text, parts)
     if problem is not None:
-        message = f"invalid SCEP URL {shown!r}: {problem}; {URL_FORM}"
+        message = f"invalid SCEP URL {redacted!r}: {problem}; {URL_FORM}"
         raise argparse.ArgumentTypeError(message)
     return text
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from agent.scep.urls import display_url, url_userinfo
+from agent.scep.urls import display_url, redact_userinfo
 
 # Cut the first line of an error body here, so a status message stays one short line.
 MAX_BODY_EXCERPT = 120
@@ -201,8 +201,8 @@ def describe_failure(exc: BaseException, url: str, connect_timeout: float,
         text = _describe_cause(chain, _CAUSES, "request to {host} failed", url, timeouts)
         if proxy is not None:
             text += f" (through proxy {host_port(proxy)})"
-    text = _redact(text, url)
-    return _redact(text, proxy) if proxy is not None else text
+    text = redact_userinfo(text, url)
+    return redact_userinfo(text, proxy) if proxy is not None else text
 
 
 def _describe_cause(chain: list[BaseException],
@@ -220,12 +220,3 @@ def _describe_cause(chain: list[BaseException],
                 return template.format(detail=_detail(item), **fields)
     # Anything else, such as an invalid URL or a broken reply, keeps its own first line.
     return f"{fallback.format(**fields)}: {_detail(chain[-1])}"
-
-
-def _redact(text: str, url: str) -> str:
-    """Remove the URL's user name and password from `text`, which may quote the URL."""
-    userinfo = url_userinfo(url)
-    if not userinfo:
-        return text
-    # The text may quote the URL as given, with characters that urlsplit ignores.
-    return text.replace(url, display_url(url)).replace(f"{userinfo}@", "")

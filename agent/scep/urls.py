@@ -41,3 +41,12 @@ def display_url(url: str) -> str:
         return url
     host = match["authority"].rpartition("@")[2]
     return url[: match.start("authority")] + host + url[match.end("authority") :]
+
+
+def redact_userinfo(text: str, url: str) -> str:
+    """Remove the user name and password of `url` from `text`, which may quote the URL."""
+    userinfo = url_userinfo(url)
+    if not userinfo:
+        return text
+    # The text may quote the URL as given, with characters that urlsplit ignores.
+    return text.replace(url, display_url(url)).replace(f"{userinfo}@", "")
